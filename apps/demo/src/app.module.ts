@@ -1,0 +1,42 @@
+import { Controller, Get, Module, Param, Post } from '@nestjs/common';
+import { GatesModule, GatesStore, OpenTheGates } from '#gates';
+import { Interactors, InteractorsModule } from 'nestjs-interactors';
+
+@Controller()
+class GatesController {
+  constructor(
+    private readonly interactors: Interactors,
+    private readonly store: GatesStore,
+  ) {}
+
+  @Get('gates')
+  gates() {
+    return this.store.all();
+  }
+
+  @Get('tasks')
+  tasks() {
+    return this.interactors.list();
+  }
+
+  @Post('gates/:gate/open')
+  open(@Param('gate') gate: string) {
+    return this.interactors.call(OpenTheGates, gate);
+  }
+}
+
+const redisUrl = process.env.REDIS_URL || undefined;
+
+@Module({
+  imports: [
+    InteractorsModule.forRoot({
+      redis: redisUrl,
+      prefix: 'demo:interactors',
+      environment: process.env.NODE_ENV,
+      queues: { gates: { concurrency: 2 } },
+    }),
+    GatesModule.register({ redisUrl, prefix: 'demo' }),
+  ],
+  controllers: [GatesController],
+})
+export class AppModule {}

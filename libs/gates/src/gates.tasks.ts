@@ -1,0 +1,46 @@
+import { Logger } from '@nestjs/common';
+import { Interactor, Task } from 'nestjs-interactors';
+import { GatesStore } from './gates.store.js';
+
+/** Opens one gate, or all of them. */
+@Task({ cron: '*/15 * * * *', queue: 'gates' })
+export class OpenTheGates extends Interactor {
+  constructor(private readonly store: GatesStore) {
+    super();
+  }
+
+  async call(gate?: string): Promise<string[]> {
+    const gates = gate ? [gate] : this.store.gates;
+    for (const name of gates) await this.store.set(name, 'open');
+    return gates;
+  }
+}
+
+/** Closes every gate, hourly, in the scheduler process itself. */
+@Task({ cron: '0 * * * *', run: 'inline' })
+export class CloseTheGates extends Interactor {
+  constructor(private readonly store: GatesStore) {
+    super();
+  }
+
+  async call(): Promise<void> {
+    for (const name of this.store.gates) await this.store.set(name, 'closed');
+  }
+}
+
+/** Walks the gates every 5 seconds and reports what it saw. */
+@Task({ cron: '*/5 * * * * *', queue: 'gates' })
+export class PatrolTheGates extends Interactor {
+  private readonly logger = new Logger('Patrol');
+
+  constructor(private readonly store: GatesStore) {
+    super();
+  }
+
+  async call(): Promise<number> {
+    const [state, round] = await Promise.all([this.store.all(), this.store.patrolled()]);
+    const open = Object.entries(state).filter(([, s]) => s === 'open').map(([gate]) => gate);
+    this.logger.log(`round ${round} (pid ${process.pid}): open ${open.join(', ') || 'none'}`);
+    return round;
+  }
+}

@@ -1,0 +1,138 @@
+import { Inject, Injectable, Logger, Scope, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, ExternalContextCreator } from '@nestjs/core';
+import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
+import {
+  DEFAULT_QUEUE,
+  INTERACTORS_CONFIG,
+  LOGGER_CONTEXT,
+  TASK_DECORATED_TWICE,
+  TASK_METADATA,
+} from '../interactors.constants.js';
+import type { InteractorsConfig } from '../interactors.config.js';
+import { InvalidTaskDefinitionsError } from '../errors/invalid-task-definitions.error.js';
+import type { Interactor } from '../task/interactor.js';
+import type { TaskOptions } from '../task/task-options.interface.js';
+import { taskNameProblem, validateTaskOptions } from '../task/task-options.validation.js';
+import type { TaskDefinition } from './task-definition.js';
+import { TaskRegistry } from './task.registry.js';
+
+/**
+ * Finds every `@Task` provider at `onModuleInit`, validates all of them and either
+ * registers them or fails the boot with one error listing every bad definition.
+ * @internal
+ */
+@Injectable()
+export class InteractorsExplorer implements OnModuleInit {
+  private readonly logger = new Logger(LOGGER_CONTEXT);
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly externalContextCreator: ExternalContextCreator,
+    private readonly registry: TaskRegistry,
+    @Inject(INTERACTORS_CONFIG) private readonly config: InteractorsConfig,
+  ) {}
+
+  onModuleInit(): void {
+    const problems: string[] = [];
+    const definitions: TaskDefinition[] = [];
+    const seenInstances = new Set<unknown>();
+    const owners = new Map<string, string>();
+    const now = this.config.clock.now();
+
+    for (const wrapper of this.discovery.getProviders()) {
+      const type = taskClassOf(wrapper);
+      if (!type) continue;
+      const options: TaskOptions = Reflect.getMetadata(TASK_METADATA, type);
+      const name = typeof options?.name === 'string' ? options.name : type.name;
+      const where = `${type.name} in ${wrapper.host?.name ?? 'an unknown module'}`;
+      const taskProblems: string[] = [];
+      const problem = (text: string) => taskProblems.push(`Task "${name}": ${text}`);
+
+      if (Reflect.getOwnMetadata(TASK_DECORATED_TWICE, type)) {
+        problem(`@Task is applied more than once to class ${type.name}; keep one decorator`);
+      }
+      if (options?.name === undefined) {
+        const nameProblem = taskNameProblem(name);
+        if (nameProblem) problem(`class name "${name}" ${nameProblem}; set a valid "name" option`);
+      }
+      if (wrapper.isTransient) {
+        problem(`the provider is transient; a task needs one shared instance — remove "scope: Scope.TRANSIENT"`);
+      } else if (!wrapper.isDependencyTreeStatic()) {
+        problem(
+          `the provider is request-scoped (${requestScopeChain(wrapper).join(' → ')}); ` +
+            'a task runs outside any request — make that dependency a singleton or inject it elsewhere',
+        );
+      } else if (seenInstances.has(wrapper.instance)) {
+        continue; // the same instance under another token (useExisting)
+      } else if (typeof (wrapper.instance as Partial<Interactor> | undefined)?.call !== 'function') {
+        problem(`class ${type.name} has no call() method; extend Interactor and implement call()`);
+      }
+      seenInstances.add(wrapper.instance);
+
+      const owner = owners.get(name);
+      if (owner) problem(`the name is used twice (${owner}; ${where}); give one of them another "name"`);
+      else owners.set(name, where);
+
+      const validated = validateTaskOptions(name, options, this.config, now);
+      taskProblems.push(...validated.problems);
+      if (taskProblems.length) {
+        problems.push(...taskProblems);
+        continue;
+      }
+      const instance = wrapper.instance as Interactor;
+      definitions.push({
+        name,
+        type,
+        instance,
+        options,
+        schedule: validated.schedule,
+        run: options.run ?? 'queue',
+        queue: options.queue ?? DEFAULT_QUEUE,
+        handler: this.externalContextCreator.create(
+          instance as object,
+          instance.call,
+          'call',
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          // Errors are the runner's to record; Nest's external filter would log them twice.
+          { guards: true, interceptors: true, filters: false },
+          'interactor',
+        ),
+      });
+    }
+
+    if (problems.length) throw new InvalidTaskDefinitionsError(problems);
+    this.registry.register(definitions);
+    for (const task of definitions) {
+      this.logger.verbose(
+        `Task ${task.name} (${task.type.name}) → ${task.run === 'queue' ? `queue ${task.queue}` : 'inline'}` +
+          (task.schedule ? `, cron "${task.schedule.expression}" ${task.schedule.timeZone}` : ''),
+      );
+    }
+  }
+}
+
+/** The task class a provider holds, covering class, `useClass`, `useFactory` and `useValue`. */
+function taskClassOf(wrapper: InstanceWrapper): Function | undefined {
+  const type =
+    !wrapper.metatype || wrapper.inject ? wrapper.instance?.constructor : wrapper.metatype;
+  if (typeof type !== 'function') return undefined;
+  return Reflect.getMetadata(TASK_METADATA, type) ? type : undefined;
+}
+
+/** The path from a provider to the request-scoped provider that makes it request-scoped. */
+function requestScopeChain(wrapper: InstanceWrapper, seen = new Set<InstanceWrapper>()): string[] {
+  const label = String(wrapper.name ?? wrapper.token?.toString());
+  if (wrapper.scope === Scope.REQUEST || seen.has(wrapper)) return [label];
+  seen.add(wrapper);
+  const deps = [
+    ...wrapper.getCtorMetadata(),
+    ...wrapper.getPropertiesMetadata().map((property) => property.wrapper),
+  ];
+  for (const dep of deps) {
+    if (dep && !dep.isDependencyTreeStatic()) return [label, ...requestScopeChain(dep, seen)];
+  }
+  return [label];
+}

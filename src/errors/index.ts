@@ -1,0 +1,4 @@
+export * from './invalid-module-options.error.js';
+export * from './invalid-task-definitions.error.js';
+export * from './redis-connection.error.js';
+export * from './unknown-task.error.js';

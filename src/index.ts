@@ -1,0 +1,11 @@
+export * from './errors/index.js';
+export { TaskRun, type RunTrigger, type TaskRunContext } from './execution/task-run.js';
+export type { TaskInfo } from './discovery/task-definition.js';
+export { INTERACTORS_CLOCK } from './interactors.constants.js';
+export { InteractorsModule } from './interactors.module.js';
+export { Interactors } from './interactors.service.js';
+export type * from './interfaces/module-options.interface.js';
+export { systemClock, type Clock } from './scheduling/clock.js';
+export { Interactor, type TaskArgs, type TaskClass, type TaskResult } from './task/interactor.js';
+export type * from './task/task-options.interface.js';
+export { Task } from './task/task.decorator.js';

@@ -1,0 +1,151 @@
+import { isKnownTimeZone } from './scheduling/cron-schedule.js';
+import { DEFAULT_PREFIX, DEFAULT_QUEUE } from './interactors.constants.js';
+import { InvalidModuleOptionsError } from './errors/invalid-module-options.error.js';
+import type {
+  InteractorRole,
+  InteractorsModuleOptions,
+  QueueDeclarations,
+  RedisConnection,
+} from './interfaces/module-options.interface.js';
+import { systemClock, type Clock } from './scheduling/clock.js';
+
+/** The module options after defaults, environment overrides and validation. @internal */
+export interface InteractorsConfig {
+  readonly redis: RedisConnection | undefined;
+  readonly prefix: string;
+  readonly environment: string | undefined;
+  readonly scheduler: boolean;
+  readonly worker: boolean;
+  /** Every declared queue with its concurrency, `default` included. */
+  readonly queues: ReadonlyMap<string, { concurrency: number }>;
+  /** The declared queues this process works. */
+  readonly consume: readonly string[];
+  readonly timeZone: string;
+  readonly connectTimeout: number;
+  readonly commandTimeout: number;
+  readonly reconnectMaxDelay: number;
+  readonly shutdownGrace: number;
+  readonly retention: {
+    completed: { count: number; age: number };
+    failed: { count: number; age: number };
+  };
+  readonly unknownTask: { retryDelay: number; window: number };
+  readonly appVersion: string | undefined;
+  readonly clock: Clock;
+}
+
+const ROLES: readonly InteractorRole[] = ['scheduler', 'worker'];
+const PREFIX_PATTERN = /^[A-Za-z0-9_.{}-][A-Za-z0-9_.:{}-]*$/;
+const QUEUE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const KNOWN_OPTIONS = new Set<string>([
+  'redis', 'prefix', 'environment', 'roles', 'consume', 'timeZone', 'connectTimeout',
+  'commandTimeout', 'reconnectMaxDelay', 'shutdownGrace', 'retention', 'unknownTask',
+  'appVersion', 'clock',
+]);
+
+/** Declared queue names with their settings, `default` always first. @internal */
+export function declaredQueues(queues: QueueDeclarations | undefined): Map<string, { concurrency: number }> {
+  const declared = new Map<string, { concurrency: number }>([[DEFAULT_QUEUE, { concurrency: 1 }]]);
+  const entries = Array.isArray(queues)
+    ? (queues as readonly string[]).map((name) => [name, {}] as const)
+    : Object.entries(queues ?? {});
+  for (const [name, settings] of entries) {
+    declared.set(name, { concurrency: settings?.concurrency ?? 1 });
+  }
+  return declared;
+}
+
+/**
+ * Applies defaults and the `INTERACTORS_ROLES` / `INTERACTORS_QUEUES` overrides, and
+ * reports every invalid option at once. @internal
+ */
+export function resolveConfig(
+  options: InteractorsModuleOptions,
+  queues: QueueDeclarations | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): InteractorsConfig {
+  const problems: string[] = [];
+  for (const key of Object.keys(options ?? {})) {
+    if (!KNOWN_OPTIONS.has(key)) problems.push(`option "${key}" is not known; remove it (known: ${[...KNOWN_OPTIONS].join(', ')})`);
+  }
+
+  const declared = declaredQueues(queues);
+  for (const [name, { concurrency }] of declared) {
+    if (!QUEUE_PATTERN.test(name)) {
+      problems.push(`queue "${name}" is not a valid queue name; use letters, digits, "_", "." or "-" (no ":")`);
+    }
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      problems.push(`queue "${name}": concurrency ${String(concurrency)} must be a whole number ≥ 1`);
+    }
+  }
+
+  const roles = parseList(env.INTERACTORS_ROLES) ?? options.roles ?? ROLES;
+  for (const role of roles) {
+    if (!ROLES.includes(role as InteractorRole)) {
+      problems.push(
+        `role "${role}" (${env.INTERACTORS_ROLES !== undefined ? 'INTERACTORS_ROLES' : 'option "roles"'}) is not known; use "scheduler" and/or "worker"`,
+      );
+    }
+  }
+
+  const consumeSource = env.INTERACTORS_QUEUES !== undefined ? 'INTERACTORS_QUEUES' : 'option "consume"';
+  const consume = parseList(env.INTERACTORS_QUEUES) ?? options.consume ?? [...declared.keys()];
+  for (const name of consume) {
+    if (!declared.has(name)) {
+      problems.push(`${consumeSource} names queue "${name}", which is not declared; declared queues: ${[...declared.keys()].join(', ')}`);
+    }
+  }
+
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
+    problems.push(`option "prefix" must be a non-empty string of letters, digits, "_", ".", "-", ":", "{" or "}"`);
+  }
+  const timeZone = options.timeZone ?? 'UTC';
+  if (typeof timeZone !== 'string' || !isKnownTimeZone(timeZone)) {
+    problems.push(`option "timeZone" ${JSON.stringify(timeZone)} is not a known IANA time zone (e.g. "Europe/Berlin")`);
+  }
+  const positive = (name: string, value: unknown, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      problems.push(`option "${name}" must be a positive number of milliseconds, got ${String(value)}`);
+      return fallback;
+    }
+    return value;
+  };
+  const config: InteractorsConfig = {
+    redis: options.redis,
+    prefix,
+    environment: options.environment,
+    scheduler: roles.includes('scheduler'),
+    worker: roles.includes('worker'),
+    queues: declared,
+    consume,
+    timeZone,
+    connectTimeout: positive('connectTimeout', options.connectTimeout, 10_000),
+    commandTimeout: positive('commandTimeout', options.commandTimeout, 2_000),
+    reconnectMaxDelay: positive('reconnectMaxDelay', options.reconnectMaxDelay, 3_000),
+    shutdownGrace: positive('shutdownGrace', options.shutdownGrace, 10_000),
+    retention: {
+      completed: { count: 1000, age: 86_400, ...options.retention?.completed },
+      failed: { count: 5000, age: 604_800, ...options.retention?.failed },
+    },
+    unknownTask: {
+      retryDelay: positive('unknownTask.retryDelay', options.unknownTask?.retryDelay, 5_000),
+      window: positive('unknownTask.window', options.unknownTask?.window, 600_000),
+    },
+    appVersion: options.appVersion ?? env.npm_package_version,
+    clock: options.clock ?? systemClock,
+  };
+  if (options.redis === undefined && options.environment === 'production') {
+    problems.push(
+      'no "redis" is configured and environment is "production": the in-memory transport serves one process only and loses everything on restart; set "redis" (e.g. REDIS_URL)',
+    );
+  }
+  if (problems.length) throw new InvalidModuleOptionsError(problems);
+  return config;
+}
+
+function parseList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}

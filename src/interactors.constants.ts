@@ -1,0 +1,20 @@
+/** Metadata key under which `@Task` stores its options on a class. @internal */
+export const TASK_METADATA = 'interactors:task';
+/** Set when `@Task` is applied more than once to the same class. @internal */
+export const TASK_DECORATED_TWICE = 'interactors:task-decorated-twice';
+
+/** DI token of the resolved, validated module configuration. @internal */
+export const INTERACTORS_CONFIG = 'interactors:config';
+/** DI token of the transport (Redis or in-memory) behind claims and the module's own keys. @internal */
+export const INTERACTORS_TRANSPORT = 'interactors:transport';
+/** DI token of the time source the scheduler reads. @publicApi */
+export const INTERACTORS_CLOCK = 'interactors:clock';
+/** DI token of the queue declarations given to `forRoot` / `forRootAsync`. @internal */
+export const INTERACTORS_QUEUES = 'interactors:queues';
+
+export const DEFAULT_PREFIX = 'interactors';
+export const DEFAULT_QUEUE = 'default';
+export const LOGGER_CONTEXT = 'Interactors';
+
+/** Task names: a letter, then letters, digits, `_`, `.`, `-`; no `:` since job ids are built from them. */
+export const TASK_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;

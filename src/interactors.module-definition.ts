@@ -1,0 +1,30 @@
+import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { INTERACTORS_QUEUES } from './interactors.constants.js';
+import type {
+  InteractorsModuleExtras,
+  InteractorsModuleOptions,
+} from './interfaces/module-options.interface.js';
+import { queueProviders } from './queueing/queue.providers.js';
+
+export const {
+  ConfigurableModuleClass,
+  MODULE_OPTIONS_TOKEN: INTERACTORS_MODULE_OPTIONS,
+  OPTIONS_TYPE,
+  ASYNC_OPTIONS_TYPE,
+} = new ConfigurableModuleBuilder<InteractorsModuleOptions>({ moduleName: 'Interactors' })
+  .setClassMethodName('forRoot')
+  .setExtras<InteractorsModuleExtras>({ isGlobal: true, queues: undefined }, (definition, extras) => {
+    // Queue names must be known here, when modules compile, to register their tokens.
+    const queues = queueProviders(extras.queues);
+    return {
+      ...definition,
+      global: extras.isGlobal,
+      providers: [
+        ...(definition.providers ?? []),
+        { provide: INTERACTORS_QUEUES, useValue: extras.queues },
+        ...queues,
+      ],
+      exports: [...(definition.exports ?? []), ...queues.map((queue) => queue.provide)],
+    };
+  })
+  .build();

@@ -1,0 +1,56 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
+import { InteractorsExplorer } from './discovery/interactors.explorer.js';
+import { TaskRegistry } from './discovery/task.registry.js';
+import { TaskRunner } from './execution/task.runner.js';
+import { resolveConfig } from './interactors.config.js';
+import { INTERACTORS_CLOCK, INTERACTORS_CONFIG, INTERACTORS_QUEUES } from './interactors.constants.js';
+import type { InteractorsConfig } from './interactors.config.js';
+import {
+  ConfigurableModuleClass,
+  INTERACTORS_MODULE_OPTIONS,
+} from './interactors.module-definition.js';
+import { Interactors } from './interactors.service.js';
+import { TaskDispatcher } from './scheduling/task.dispatcher.js';
+import { TickFirer } from './scheduling/tick.firer.js';
+import { TaskOrchestrator } from './task.orchestrator.js';
+import { transportProvider } from './transport/transport.provider.js';
+
+/**
+ * Discovers `@Task` classes, runs them in-process, through queues or by cron.
+ *
+ * @example
+ * ```ts
+ * @Module({
+ *   imports: [InteractorsModule.forRoot({ redis: process.env.REDIS_URL, queues: ['gates'] })],
+ * })
+ * export class AppModule {}
+ * ```
+ * @publicApi
+ */
+@Module({
+  imports: [DiscoveryModule, ScheduleModule.forRoot()],
+  providers: [
+    {
+      provide: INTERACTORS_CONFIG,
+      inject: [INTERACTORS_MODULE_OPTIONS, INTERACTORS_QUEUES],
+      useFactory: resolveConfig,
+    },
+    {
+      provide: INTERACTORS_CLOCK,
+      inject: [INTERACTORS_CONFIG],
+      useFactory: (config: InteractorsConfig) => config.clock,
+    },
+    transportProvider,
+    TaskRegistry,
+    InteractorsExplorer,
+    TaskRunner,
+    TickFirer,
+    TaskDispatcher,
+    TaskOrchestrator,
+    Interactors,
+  ],
+  exports: [Interactors, INTERACTORS_CLOCK],
+})
+export class InteractorsModule extends ConfigurableModuleClass {}

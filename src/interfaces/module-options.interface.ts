@@ -1,0 +1,92 @@
+import type { Redis, RedisOptions } from 'ioredis';
+import type { Clock } from '../scheduling/clock.js';
+
+/** A duty a process takes on. @publicApi */
+export type InteractorRole = 'scheduler' | 'worker';
+
+/** A Redis URL (`redis://` or `rediss://`), ioredis options, or an existing ioredis client. @publicApi */
+export type RedisConnection = string | RedisOptions | Redis;
+
+/** Settings of one declared queue. @publicApi */
+export interface QueueSettings {
+  /** Jobs a worker of this queue runs at once in one process. @default 1 */
+  concurrency?: number;
+}
+
+/**
+ * Queues this app uses: names, or names mapped to their settings. The queue named
+ * `default` is always declared. @publicApi
+ */
+export type QueueDeclarations = readonly string[] | Readonly<Record<string, QueueSettings>>;
+
+/** How long finished jobs are kept in Redis. @publicApi */
+export interface RetentionRule {
+  /** Keep at most this many jobs. */
+  count?: number;
+  /** Keep jobs at most this many seconds. */
+  age?: number;
+}
+
+/**
+ * Options of `InteractorsModule.forRoot` / the factory of `forRootAsync`.
+ * @publicApi
+ */
+export interface InteractorsModuleOptions {
+  /**
+   * Where Redis is. Without it the module uses its in-memory transport (one process only)
+   * and warns; with `environment: 'production'` it refuses to boot.
+   */
+  redis?: RedisConnection;
+  /** Prefix of every Redis key the module writes, BullMQ's included. @default 'interactors' */
+  prefix?: string;
+  /** The deployment environment (`production`, `staging`, ...). */
+  environment?: string;
+  /**
+   * Duties of this process. The `INTERACTORS_ROLES` environment variable, when set,
+   * overrides it (comma-separated; empty means neither).
+   * @default ['scheduler', 'worker']
+   */
+  roles?: InteractorRole[];
+  /**
+   * Declared queues whose jobs this process works (with the `worker` role). The
+   * `INTERACTORS_QUEUES` environment variable, when set, overrides it.
+   * @default every declared queue
+   */
+  consume?: string[];
+  /** Time zone of cron expressions that name none. @default 'UTC' */
+  timeZone?: string;
+  /** How long boot waits for Redis before failing, in ms. @default 10000 */
+  connectTimeout?: number;
+  /** How long a command on the module's own (fail-fast) connection may take, in ms. @default 2000 */
+  commandTimeout?: number;
+  /** Longest wait between reconnection attempts after Redis went away, in ms. @default 3000 */
+  reconnectMaxDelay?: number;
+  /** How long shutdown waits for runs in flight, in ms. @default 10000 */
+  shutdownGrace?: number;
+  /**
+   * How many completed and failed jobs are kept.
+   * @default { completed: { count: 1000, age: 86400 }, failed: { count: 5000, age: 604800 } }
+   */
+  retention?: { completed?: RetentionRule; failed?: RetentionRule };
+  /**
+   * A job naming a task this process does not know (a rolling deploy) is retried every
+   * `retryDelay` ms until `window` ms after it was enqueued, then failed.
+   * @default { retryDelay: 5000, window: 600000 }
+   */
+  unknownTask?: { retryDelay?: number; window?: number };
+  /** Version of this app, recorded in each job's envelope. @default process.env.npm_package_version */
+  appVersion?: string;
+  /** Time source of the scheduler. @default the system clock */
+  clock?: Clock;
+}
+
+/** Options fixed when the module is defined, for `forRoot` and `forRootAsync` alike. @publicApi */
+export interface InteractorsModuleExtras {
+  /** Register the module globally. @default true */
+  isGlobal?: boolean;
+  /**
+   * Queues this app uses, known when modules compile so that they are registered under
+   * `@nestjs/bullmq`'s tokens (`@InjectQueue(name)`). `default` is always declared.
+   */
+  queues?: QueueDeclarations;
+}

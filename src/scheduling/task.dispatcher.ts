@@ -1,0 +1,125 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { INTERACTORS_CONFIG, INTERACTORS_TRANSPORT, LOGGER_CONTEXT } from '../interactors.constants.js';
+import type { InteractorsConfig } from '../interactors.config.js';
+import type { TaskDefinition } from '../discovery/task-definition.js';
+import { TaskRegistry } from '../discovery/task.registry.js';
+import type { InteractorsTransport } from '../transport/transport.interface.js';
+import { TickFirer } from './tick.firer.js';
+
+const TIMER = 'interactors:dispatcher';
+/** Node fires a longer timeout after 1 ms; longer waits are re-armed in steps. */
+const MAX_TIMER_DELAY = 2_147_483_647;
+
+interface Slot {
+  readonly task: TaskDefinition;
+  nextDueAt: number;
+}
+
+/** A tick to fire: task T due at `dueAt`. @internal */
+export interface DueTick {
+  readonly task: TaskDefinition;
+  readonly dueAt: number;
+}
+
+/**
+ * One timer over every scheduled task's next due instant (not one CronJob per task).
+ * On each wake it claims every due tick in one transport call, hands the won ones to the
+ * firer, then computes next instants from the due instants, so no drift accumulates.
+ * @internal
+ */
+@Injectable()
+export class TaskDispatcher {
+  private readonly logger = new Logger(LOGGER_CONTEXT);
+  private slots: Slot[] = [];
+  private running = false;
+
+  constructor(
+    private readonly registry: TaskRegistry,
+    private readonly firer: TickFirer,
+    private readonly timers: SchedulerRegistry,
+    @Inject(INTERACTORS_TRANSPORT) private readonly transport: InteractorsTransport,
+    @Inject(INTERACTORS_CONFIG) private readonly config: InteractorsConfig,
+  ) {}
+
+  start(): void {
+    const now = this.config.clock.now();
+    this.slots = this.registry
+      .all()
+      .filter((task) => task.schedule)
+      .map((task) => ({ task, nextDueAt: task.schedule!.next(now) }));
+    this.running = true;
+    this.arm();
+  }
+
+  /** Stops firing; idempotent. A wake already under way finishes its claims. */
+  stop(): void {
+    this.running = false;
+    this.disarm();
+  }
+
+  /** Next due instant of a task (epoch ms), when this process schedules it. */
+  nextDueAt(task: string): number | undefined {
+    return this.slots.find((slot) => slot.task.name === task)?.nextDueAt;
+  }
+
+  /**
+   * Fires what is due per the clock. The timer calls it; calling it again for the same
+   * tick (a double wake) fires nothing twice. Resolves when the claims are settled.
+   */
+  async wake(): Promise<void> {
+    if (!this.running) return;
+    const now = this.config.clock.now();
+    const due = this.slots.filter((slot) => slot.nextDueAt <= now);
+    if (due.length === 0) {
+      this.arm(); // woke early: wait for the remainder
+      return;
+    }
+    const ticks = due.map(({ task, nextDueAt }) => ({ task, dueAt: nextDueAt }));
+    // Advance every slot before the first await, so a concurrent wake sees nothing due.
+    const fired = this.fire(ticks);
+    for (const slot of due) slot.nextDueAt = this.following(slot, now);
+    this.arm();
+    await fired;
+  }
+
+  private async fire(ticks: DueTick[]): Promise<void> {
+    let won: boolean[];
+    try {
+      won = await this.transport.claimTicks(
+        ticks.map(({ task, dueAt }) => ({ task: task.name, dueAt })),
+      );
+    } catch (error) {
+      this.logger.error(
+        `Could not claim ${ticks.length} tick(s) of ${ticks.map((t) => t.task.name).join(', ')}; ` +
+          `they are skipped: ${(error as Error).message}`,
+      );
+      return;
+    }
+    ticks.forEach((tick, i) => won[i] && this.firer.fire(tick));
+  }
+
+  /** The next due instant after a fired one; ticks already past are skipped, never stormed. */
+  private following(slot: Slot, now: number): number {
+    try {
+      const next = slot.task.schedule!.next(slot.nextDueAt);
+      return next > now ? next : slot.task.schedule!.next(now);
+    } catch (error) {
+      this.logger.error(`Task "${slot.task.name}" is unscheduled: ${(error as Error).message}`);
+      return Infinity;
+    }
+  }
+
+  private arm(): void {
+    this.disarm();
+    if (!this.running) return;
+    const next = Math.min(...this.slots.map((slot) => slot.nextDueAt));
+    if (!Number.isFinite(next)) return;
+    const delay = Math.min(Math.max(next - this.config.clock.now(), 0), MAX_TIMER_DELAY);
+    this.timers.addTimeout(TIMER, setTimeout(() => void this.wake(), delay));
+  }
+
+  private disarm(): void {
+    if (this.timers.doesExist('timeout', TIMER)) this.timers.deleteTimeout(TIMER);
+  }
+}

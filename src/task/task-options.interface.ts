@@ -1,0 +1,46 @@
+/** What a cron tick of a task does. @publicApi */
+export type TaskRunMode = 'queue' | 'inline';
+
+/** Retry delay between attempts of a queued run. @publicApi */
+export type TaskBackoff = number | { type: 'fixed' | 'exponential'; delay: number };
+
+/**
+ * Options of `@Task`. All are optional.
+ * @publicApi
+ */
+export interface TaskOptions {
+  /**
+   * The task's name: its lock key, metrics label and job name. A letter, then letters,
+   * digits, `_`, `.` or `-`, at most 128 characters.
+   * @default the concrete class's name
+   */
+  name?: string;
+  /**
+   * Cron expression with 5 fields (minute precision) or 6 (a leading seconds field).
+   * Without it the task only runs when called or enqueued.
+   */
+  cron?: string;
+  /**
+   * IANA time zone the cron expression is read in.
+   * @default the module's `timeZone`, itself `'UTC'` by default
+   */
+  timeZone?: string;
+  /**
+   * What a cron tick does: `'queue'` enqueues a job for a worker, `'inline'` runs
+   * the task in the scheduler process that claimed the tick.
+   * @default 'queue'
+   */
+  run?: TaskRunMode;
+  /**
+   * The queue this task's jobs go to; it must be declared in the module's `queues`.
+   * @default 'default'
+   */
+  queue?: string;
+  /**
+   * How many times a queued run is attempted before it is marked failed.
+   * @default 1
+   */
+  attempts?: number;
+  /** Delay between attempts of a queued run, in milliseconds, or a BullMQ backoff strategy. */
+  backoff?: TaskBackoff;
+}

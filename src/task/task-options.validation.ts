@@ -1,0 +1,89 @@
+import { CronSchedule, isKnownTimeZone } from '../scheduling/cron-schedule.js';
+import { DEFAULT_QUEUE, TASK_NAME_PATTERN } from '../interactors.constants.js';
+import type { InteractorsConfig } from '../interactors.config.js';
+import type { TaskOptions } from './task-options.interface.js';
+
+const KNOWN_OPTIONS = ['name', 'cron', 'timeZone', 'run', 'queue', 'attempts', 'backoff'];
+
+/** A task name's problem, or undefined when it follows the grammar. @internal */
+export function taskNameProblem(name: unknown): string | undefined {
+  if (typeof name !== 'string') return `must be a string, got ${typeof name}`;
+  if (!TASK_NAME_PATTERN.test(name)) {
+    return 'must start with a letter, then letters, digits, "_", "." or "-" (no ":"), at most 128 characters';
+  }
+  return undefined;
+}
+
+/**
+ * Checks one task's options; returns the problems (each naming task, option and fix)
+ * and, when the cron expression is valid, its schedule. @internal
+ */
+export function validateTaskOptions(
+  task: string,
+  options: TaskOptions,
+  config: InteractorsConfig,
+  now: number,
+): { problems: string[]; schedule?: CronSchedule } {
+  const problems: string[] = [];
+  const problem = (text: string) => problems.push(`Task "${task}": ${text}`);
+
+  if (options === null || typeof options !== 'object') {
+    problem(`@Task options must be an object, got ${options === null ? 'null' : typeof options}`);
+    return { problems };
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.includes(key)) problem(`option "${key}" is not known; remove it (known: ${KNOWN_OPTIONS.join(', ')})`);
+  }
+  if (options.name !== undefined) {
+    const nameProblem = taskNameProblem(options.name);
+    if (nameProblem) problem(`name ${JSON.stringify(options.name)} ${nameProblem}`);
+  }
+
+  const timeZone = options.timeZone ?? config.timeZone;
+  if (options.timeZone !== undefined && (typeof options.timeZone !== 'string' || !isKnownTimeZone(options.timeZone))) {
+    problem(`timeZone ${JSON.stringify(options.timeZone)} is not a known IANA time zone; use a name such as "Europe/Berlin"`);
+  }
+  let schedule: CronSchedule | undefined;
+  if (options.cron !== undefined) {
+    if (typeof options.cron !== 'string') {
+      problem(`cron must be a string such as "*/15 * * * *", got ${typeof options.cron}`);
+    } else if (isKnownTimeZone(timeZone)) {
+      try {
+        schedule = new CronSchedule(options.cron, timeZone);
+        schedule.next(now);
+      } catch (error) {
+        schedule = undefined;
+        const reason = (error as Error).message.split('\n')[0]!.replace(/^Something went wrong\. /, '');
+        problem(`cron "${options.cron}" is invalid (${reason}); fix the expression (5 fields, or 6 with seconds first)`);
+      }
+    }
+  }
+
+  if (options.run !== undefined && options.run !== 'queue' && options.run !== 'inline') {
+    problem(`run ${JSON.stringify(options.run)} is not valid; use "queue" or "inline"`);
+  }
+  const queue = options.queue ?? DEFAULT_QUEUE;
+  if (typeof queue !== 'string') {
+    problem(`queue must be a string, got ${typeof queue}`);
+  } else if (!config.queues.has(queue)) {
+    problem(
+      `queue "${queue}" is not declared; add it to InteractorsModule.forRoot({ queues: [...] }) (declared: ${[...config.queues.keys()].join(', ')})`,
+    );
+  }
+  if (options.attempts !== undefined && (!Number.isInteger(options.attempts) || options.attempts < 1)) {
+    problem(`attempts ${JSON.stringify(options.attempts)} must be a whole number ≥ 1`);
+  }
+  if (options.backoff !== undefined && !isBackoff(options.backoff)) {
+    problem(
+      `backoff ${JSON.stringify(options.backoff)} is not valid; use milliseconds (e.g. 5000) or { type: "fixed" | "exponential", delay: 5000 }`,
+    );
+  }
+  return { problems, schedule };
+}
+
+function isBackoff(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0;
+  if (value === null || typeof value !== 'object') return false;
+  const { type, delay } = value as { type?: unknown; delay?: unknown };
+  return (type === 'fixed' || type === 'exponential') && typeof delay === 'number' && delay >= 0;
+}

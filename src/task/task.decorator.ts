@@ -1,0 +1,26 @@
+import { Injectable } from '@nestjs/common';
+import { TASK_DECORATED_TWICE, TASK_METADATA } from '../interactors.constants.js';
+import type { TaskOptions } from './task-options.interface.js';
+
+/**
+ * Marks a class as a task and makes it injectable. Options are validated at bootstrap,
+ * where every invalid definition is reported in one error.
+ *
+ * @example
+ * ```ts
+ * @Task({ cron: '0 * * * *', queue: 'gates' })
+ * export class CloseTheGates extends Interactor {
+ *   async call(): Promise<void> {}
+ * }
+ * ```
+ * @publicApi
+ */
+export function Task(options: TaskOptions = {}): ClassDecorator {
+  return (target) => {
+    if (Reflect.hasOwnMetadata(TASK_METADATA, target)) {
+      Reflect.defineMetadata(TASK_DECORATED_TWICE, true, target);
+    }
+    Reflect.defineMetadata(TASK_METADATA, options, target);
+    Injectable()(target);
+  };
+}

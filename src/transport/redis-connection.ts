@@ -1,0 +1,79 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { RedisConnectionError } from '../errors/redis-connection.error.js';
+import type { RedisConnection } from '../interfaces/module-options.interface.js';
+
+/** `host:port` (or the socket path) of a connection, never its credentials. @internal */
+export function describeRedis(input: RedisConnection): string {
+  if (typeof input === 'string') {
+    try {
+      const url = new URL(input);
+      return `${url.hostname}:${url.port || 6379}`;
+    } catch {
+      return 'an unparsable Redis URL';
+    }
+  }
+  const options: RedisOptions = input instanceof Redis ? input.options : input;
+  if (options.path) return options.path;
+  return `${options.host ?? 'localhost'}:${options.port ?? 6379}`;
+}
+
+/** The password of a connection, so that it can be scrubbed from any text we emit. @internal */
+export function redisSecrets(input: RedisConnection): string[] {
+  if (typeof input === 'string') {
+    try {
+      const url = new URL(input);
+      return [url.password, decodeURIComponent(url.password)].filter(Boolean);
+    } catch {
+      return [];
+    }
+  }
+  const options: RedisOptions = input instanceof Redis ? input.options : input;
+  return options.password ? [options.password] : [];
+}
+
+/** Replaces every secret in a text by `***`. @internal */
+export function scrub(text: string, secrets: readonly string[]): string {
+  return secrets.reduce((out, secret) => out.split(secret).join('***'), text);
+}
+
+/** A new client from a URL, options or an existing client (duplicated, never reused). @internal */
+export function createRedisClient(input: RedisConnection, overrides: RedisOptions): Redis {
+  if (input instanceof Redis) return input.duplicate(overrides);
+  if (typeof input === 'string') return new Redis(input, overrides);
+  return new Redis({ ...input, ...overrides });
+}
+
+/**
+ * Connects a `lazyConnect` client, letting ioredis retry until `timeoutMs`, then gives up
+ * with an error that names `host:port` and the last failure, never the password.
+ * @internal
+ */
+export async function connectRedis(
+  client: Redis,
+  input: RedisConnection,
+  timeoutMs: number,
+): Promise<void> {
+  let lastFailure: string | undefined;
+  const onError = (error: Error & { code?: string }) => {
+    lastFailure = scrub(error.code ?? error.message, redisSecrets(input));
+  };
+  client.on('error', onError);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new RedisConnectionError(describeRedis(input), timeoutMs, lastFailure)),
+        timeoutMs,
+      );
+      client.once('ready', resolve);
+      // A failed first attempt rejects here; ioredis keeps retrying until 'ready' or the deadline.
+      client.connect().catch(() => undefined);
+    });
+  } catch (error) {
+    client.disconnect();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    client.off('error', onError);
+  }
+}

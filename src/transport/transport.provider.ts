@@ -1,0 +1,42 @@
+import { Logger, type Provider } from '@nestjs/common';
+import { INTERACTORS_CONFIG, INTERACTORS_TRANSPORT, LOGGER_CONTEXT } from '../interactors.constants.js';
+import type { InteractorsConfig } from '../interactors.config.js';
+import { MemoryTransport } from './memory.transport.js';
+import { connectRedis, createRedisClient, describeRedis, redisSecrets, scrub } from './redis-connection.js';
+import { RedisTransport } from './redis.transport.js';
+import type { InteractorsTransport } from './transport.interface.js';
+
+/** Connects the transport while the module initialises, so a bad Redis fails the boot. @internal */
+export const transportProvider: Provider = {
+  provide: INTERACTORS_TRANSPORT,
+  inject: [INTERACTORS_CONFIG],
+  useFactory: async (config: InteractorsConfig): Promise<InteractorsTransport> => {
+    const logger = new Logger(LOGGER_CONTEXT);
+    if (config.redis === undefined) {
+      logger.warn('No "redis" configured: using the in-memory transport (one process, nothing survives a restart)');
+      return new MemoryTransport();
+    }
+    const client = createRedisClient(config.redis, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      commandTimeout: config.commandTimeout,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (attempt) => Math.min(attempt * 200, config.reconnectMaxDelay),
+      connectionName: `${config.prefix}:module`,
+    });
+    await connectRedis(client, config.redis, config.connectTimeout);
+    // Without a listener ioredis prints every reconnect error; say once per outage instead.
+    let down = false;
+    const secrets = redisSecrets(config.redis);
+    client.on('error', (error: Error & { code?: string }) => {
+      if (down) return;
+      down = true;
+      logger.warn(`Redis at ${describeRedis(config.redis!)} is unreachable: ${scrub(error.code ?? error.message, secrets)}`);
+    });
+    client.on('ready', () => {
+      if (down) logger.log(`Redis at ${describeRedis(config.redis!)} is reachable again`);
+      down = false;
+    });
+    return new RedisTransport(client, config.prefix);
+  },
+};
