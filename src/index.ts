@@ -3,7 +3,8 @@ export { TaskRun, type RunTrigger, type TaskRunContext } from './execution/task-
 export type { TaskInfo } from './discovery/task-definition.js';
 export { INTERACTORS_CLOCK } from './interactors.constants.js';
 export { InteractorsModule } from './interactors.module.js';
-export { Interactors } from './interactors.service.js';
+export { Interactors, type JobEnqueuer } from './interactors.service.js';
+export type { JobOptions } from './queueing/task.enqueuer.js';
 export type * from './interfaces/module-options.interface.js';
 export { systemClock, type Clock } from './scheduling/clock.js';
 export { Interactor, type TaskArgs, type TaskClass, type TaskResult } from './task/interactor.js';

@@ -11,7 +11,10 @@ import { systemClock, type Clock } from './scheduling/clock.js';
 
 /** The module options after defaults, environment overrides and validation. @internal */
 export interface InteractorsConfig {
+  /** The module's own (fail-fast) connection; undefined means the in-memory transport. */
   readonly redis: RedisConnection | undefined;
+  /** BullMQ's connection: the app's `BullModule.forRoot` one when present (`shared`), else `redis`. */
+  readonly queueConnection: { readonly input: RedisConnection; readonly shared: boolean } | undefined;
   readonly prefix: string;
   readonly environment: string | undefined;
   readonly scheduler: boolean;
@@ -62,8 +65,11 @@ export function declaredQueues(queues: QueueDeclarations | undefined): Map<strin
 export function resolveConfig(
   options: InteractorsModuleOptions,
   queues: QueueDeclarations | undefined,
+  sharedBull: { connection?: unknown } | undefined = undefined,
   env: NodeJS.ProcessEnv = process.env,
 ): InteractorsConfig {
+  const sharedConnection = sharedBull?.connection as RedisConnection | undefined;
+  const redis = options?.redis ?? sharedConnection;
   const problems: string[] = [];
   for (const key of Object.keys(options ?? {})) {
     if (!KNOWN_OPTIONS.has(key)) problems.push(`option "${key}" is not known; remove it (known: ${[...KNOWN_OPTIONS].join(', ')})`);
@@ -113,7 +119,12 @@ export function resolveConfig(
     return value;
   };
   const config: InteractorsConfig = {
-    redis: options.redis,
+    redis,
+    queueConnection: sharedConnection
+      ? { input: sharedConnection, shared: true }
+      : redis !== undefined
+        ? { input: redis, shared: false }
+        : undefined,
     prefix,
     environment: options.environment,
     scheduler: roles.includes('scheduler'),
@@ -136,7 +147,7 @@ export function resolveConfig(
     appVersion: options.appVersion ?? env.npm_package_version,
     clock: options.clock ?? systemClock,
   };
-  if (options.redis === undefined && options.environment === 'production') {
+  if (redis === undefined && options.environment === 'production') {
     problems.push(
       'no "redis" is configured and environment is "production": the in-memory transport serves one process only and loses everything on restart; set "redis" (e.g. REDIS_URL)',
     );

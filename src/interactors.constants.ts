@@ -18,3 +18,7 @@ export const LOGGER_CONTEXT = 'Interactors';
 
 /** Task names: a letter, then letters, digits, `_`, `.`, `-`; no `:` since job ids are built from them. */
 export const TASK_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
+/** DI token of the queue adapter (BullMQ or in-memory). @internal */
+export const INTERACTORS_JOB_QUEUE = 'interactors:job-queue';
+/** DI token of the module's BullMQ connection (null with the in-memory transport). @internal */
+export const INTERACTORS_BULL_CONNECTION = 'interactors:bull-connection';

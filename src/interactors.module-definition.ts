@@ -4,7 +4,7 @@ import type {
   InteractorsModuleExtras,
   InteractorsModuleOptions,
 } from './interfaces/module-options.interface.js';
-import { queueProviders } from './queueing/queue.providers.js';
+import { queueProviders, queueTokens } from './queueing/queue.providers.js';
 
 export const {
   ConfigurableModuleClass,
@@ -15,16 +15,15 @@ export const {
   .setClassMethodName('forRoot')
   .setExtras<InteractorsModuleExtras>({ isGlobal: true, queues: undefined }, (definition, extras) => {
     // Queue names must be known here, when modules compile, to register their tokens.
-    const queues = queueProviders(extras.queues);
     return {
       ...definition,
       global: extras.isGlobal,
       providers: [
         ...(definition.providers ?? []),
         { provide: INTERACTORS_QUEUES, useValue: extras.queues },
-        ...queues,
+        ...queueProviders(extras.queues),
       ],
-      exports: [...(definition.exports ?? []), ...queues.map((queue) => queue.provide)],
+      exports: [...(definition.exports ?? []), ...queueTokens(extras.queues)],
     };
   })
   .build();

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { getSharedConfigToken } from '@nestjs/bullmq';
 import { DiscoveryModule } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { InteractorsExplorer } from './discovery/interactors.explorer.js';
@@ -15,6 +16,8 @@ import { Interactors } from './interactors.service.js';
 import { TaskDispatcher } from './scheduling/task.dispatcher.js';
 import { TickFirer } from './scheduling/tick.firer.js';
 import { TaskOrchestrator } from './task.orchestrator.js';
+import { JobProcessor } from './queueing/job.processor.js';
+import { TaskEnqueuer } from './queueing/task.enqueuer.js';
 import { transportProvider } from './transport/transport.provider.js';
 
 /**
@@ -34,7 +37,12 @@ import { transportProvider } from './transport/transport.provider.js';
   providers: [
     {
       provide: INTERACTORS_CONFIG,
-      inject: [INTERACTORS_MODULE_OPTIONS, INTERACTORS_QUEUES],
+      // An app's own BullModule.forRoot connection is reused when present.
+      inject: [
+        INTERACTORS_MODULE_OPTIONS,
+        INTERACTORS_QUEUES,
+        { token: getSharedConfigToken(), optional: true },
+      ],
       useFactory: resolveConfig,
     },
     {
@@ -49,6 +57,8 @@ import { transportProvider } from './transport/transport.provider.js';
     TickFirer,
     TaskDispatcher,
     TaskOrchestrator,
+    TaskEnqueuer,
+    JobProcessor,
     Interactors,
   ],
   exports: [Interactors, INTERACTORS_CLOCK],

@@ -2,17 +2,32 @@ import { Injectable } from '@nestjs/common';
 import { TaskRegistry } from './discovery/task.registry.js';
 import type { TaskInfo } from './discovery/task-definition.js';
 import { TaskRunner } from './execution/task.runner.js';
+import { TaskEnqueuer, type JobOptions } from './queueing/task.enqueuer.js';
 import type { Interactor, TaskArgs, TaskClass, TaskResult } from './task/interactor.js';
 
 /**
- * Runs and lists tasks by class or by name.
+ * Enqueues of one kind of job options, from `Interactors.with(options)`.
+ * @publicApi
+ */
+export interface JobEnqueuer {
+  /** Enqueues to the task's own queue; resolves to the job id. */
+  enqueue<T extends Interactor>(task: TaskClass<T>, ...args: TaskArgs<T>): Promise<string>;
+  enqueue(task: string, ...args: unknown[]): Promise<string>;
+  /** Enqueues to a declared queue of your choice; resolves to the job id. */
+  enqueueTo<T extends Interactor>(queue: string, task: TaskClass<T>, ...args: TaskArgs<T>): Promise<string>;
+  enqueueTo(queue: string, task: string, ...args: unknown[]): Promise<string>;
+}
+
+/**
+ * Runs, enqueues and lists tasks by class or by name.
  * @publicApi
  */
 @Injectable()
-export class Interactors {
+export class Interactors implements JobEnqueuer {
   constructor(
     private readonly registry: TaskRegistry,
     private readonly runner: TaskRunner,
+    private readonly enqueuer: TaskEnqueuer,
   ) {}
 
   /**
@@ -25,6 +40,37 @@ export class Interactors {
     const result = await this.runner.run(this.registry.resolve(task), { trigger: 'call', args });
     if (result.outcome === 'failure') throw result.error;
     return result.value;
+  }
+
+  /**
+   * Enqueues a run to the task's own queue and resolves to the job id. Arguments travel
+   * as JSON and must come back equal (Dates arrive as ISO strings); others are rejected.
+   */
+  enqueue<T extends Interactor>(task: TaskClass<T>, ...args: TaskArgs<T>): Promise<string>;
+  enqueue(task: string, ...args: unknown[]): Promise<string>;
+  enqueue(task: string | TaskClass, ...args: unknown[]): Promise<string> {
+    return this.with({}).enqueue(task as string, ...args);
+  }
+
+  /** Enqueues a run to a declared queue of your choice and resolves to the job id. */
+  enqueueTo<T extends Interactor>(queue: string, task: TaskClass<T>, ...args: TaskArgs<T>): Promise<string>;
+  enqueueTo(queue: string, task: string, ...args: unknown[]): Promise<string>;
+  enqueueTo(queue: string, task: string | TaskClass, ...args: unknown[]): Promise<string> {
+    return this.with({}).enqueueTo(queue, task as string, ...args);
+  }
+
+  /**
+   * Enqueues with per-job options: `interactors.with({ delay: 60_000 }).enqueue(OpenTheGates, 'gate-7')`.
+   */
+  with(options: JobOptions): JobEnqueuer {
+    const enqueueTo = async (queue: string | undefined, task: string | TaskClass, args: unknown[]) => {
+      const definition = this.registry.resolve(task);
+      return this.enqueuer.enqueue(definition, queue ?? definition.queue, args, options);
+    };
+    return {
+      enqueue: (task: string | TaskClass, ...args: unknown[]) => enqueueTo(undefined, task, args),
+      enqueueTo: (queue: string, task: string | TaskClass, ...args: unknown[]) => enqueueTo(queue, task, args),
+    } as JobEnqueuer;
   }
 
   /** Every registered task. */

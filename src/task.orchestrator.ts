@@ -5,7 +5,13 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { INTERACTORS_CONFIG, INTERACTORS_TRANSPORT } from './interactors.constants.js';
+import {
+  INTERACTORS_CONFIG,
+  INTERACTORS_JOB_QUEUE,
+  INTERACTORS_TRANSPORT,
+} from './interactors.constants.js';
+import { JobProcessor } from './queueing/job.processor.js';
+import type { JobQueue } from './queueing/job-queue.interface.js';
 import type { InteractorsConfig } from './interactors.config.js';
 import { TaskRunner } from './execution/task.runner.js';
 import { TaskDispatcher } from './scheduling/task.dispatcher.js';
@@ -23,20 +29,27 @@ export class TaskOrchestrator
   constructor(
     private readonly dispatcher: TaskDispatcher,
     private readonly runner: TaskRunner,
+    private readonly processor: JobProcessor,
+    @Inject(INTERACTORS_JOB_QUEUE) private readonly jobs: JobQueue,
     @Inject(INTERACTORS_TRANSPORT) private readonly transport: InteractorsTransport,
     @Inject(INTERACTORS_CONFIG) private readonly config: InteractorsConfig,
   ) {}
 
   onApplicationBootstrap(): void {
+    if (this.config.worker) {
+      const consumed = this.config.consume.map((name) => [name, this.config.queues.get(name)!] as const);
+      this.jobs.start(new Map(consumed), this.processor.handle);
+    }
     if (this.config.scheduler) this.dispatcher.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.dispatcher.stop();
-    await this.runner.drain(this.config.shutdownGrace);
+    const grace = this.config.shutdownGrace;
+    await Promise.all([this.jobs.stopWorkers(grace), this.runner.drain(grace)]);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.transport.close();
+    await Promise.all([this.jobs.close(), this.transport.close()]);
   }
 }

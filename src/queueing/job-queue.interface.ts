@@ -1,0 +1,54 @@
+import type { TaskBackoff } from '../task/task-options.interface.js';
+import type { JobEnvelope } from './job-envelope.js';
+
+/** @internal */
+export interface JobAddOptions {
+  readonly jobId?: string;
+  readonly delay?: number;
+  readonly priority?: number;
+  readonly attempts: number;
+  readonly backoff?: TaskBackoff;
+}
+
+/** A job as a worker receives it, whatever the adapter. @internal */
+export interface IncomingJob {
+  readonly id: string;
+  readonly name: string;
+  readonly data: unknown;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /** When it was enqueued (epoch ms). */
+  readonly enqueuedAt: number;
+}
+
+/** What becomes of a job after a worker handled it. @internal */
+export type JobVerdict =
+  | { readonly kind: 'done' }
+  /** The run failed: retried while attempts remain. */
+  | { readonly kind: 'failed'; readonly error: unknown }
+  /** The job can never run: failed at once, no retry. */
+  | { readonly kind: 'reject'; readonly reason: string }
+  /** Not now: run again after `delay` ms without using an attempt. */
+  | { readonly kind: 'later'; readonly delay: number };
+
+/** @internal */
+export type JobHandler = (queue: string, job: IncomingJob) => Promise<JobVerdict>;
+
+/** The queue port, with a BullMQ and an in-memory adapter. @internal */
+export interface JobQueue {
+  /** Adds a job; resolves to its id. Adding an id that exists is a no-op returning that id. */
+  add(queue: string, envelope: JobEnvelope, options: JobAddOptions): Promise<string>;
+  /** Starts one worker per queue, each with its concurrency. */
+  start(queues: ReadonlyMap<string, { concurrency: number }>, handler: JobHandler): void;
+  /** Stops taking jobs and waits for active ones, at most `graceMs`; idempotent. */
+  stopWorkers(graceMs: number): Promise<void>;
+  /** Closes queues and connections; idempotent. */
+  close(): Promise<void>;
+}
+
+/** Delay before attempt `attempt + 1` after `attempt` failed. @internal */
+export function backoffDelay(backoff: TaskBackoff | undefined, attempt: number): number {
+  if (backoff === undefined) return 0;
+  if (typeof backoff === 'number') return backoff;
+  return backoff.type === 'fixed' ? backoff.delay : backoff.delay * 2 ** (attempt - 1);
+}

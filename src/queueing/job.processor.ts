@@ -1,0 +1,50 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { TaskRegistry } from '../discovery/task.registry.js';
+import { TaskRunner } from '../execution/task.runner.js';
+import type { InteractorsConfig } from '../interactors.config.js';
+import { INTERACTORS_CONFIG, LOGGER_CONTEXT } from '../interactors.constants.js';
+import { decodeEnvelope } from './job-envelope.js';
+import type { IncomingJob, JobVerdict } from './job-queue.interface.js';
+
+/**
+ * Turns a job into a run: checks its name and envelope, finds the task, runs it.
+ * Shared by both queue adapters, so they judge jobs the same way. @internal
+ */
+@Injectable()
+export class JobProcessor {
+  private readonly logger = new Logger(LOGGER_CONTEXT);
+
+  constructor(
+    private readonly registry: TaskRegistry,
+    private readonly runner: TaskRunner,
+    @Inject(INTERACTORS_CONFIG) private readonly config: InteractorsConfig,
+  ) {}
+
+  readonly handle = async (queue: string, job: IncomingJob): Promise<JobVerdict> => {
+    const decoded = decodeEnvelope(job.name, job.data);
+    if ('problem' in decoded) {
+      const reason = `Job ${job.id} on queue "${queue}" cannot run: ${decoded.problem}`;
+      this.logger.error(reason);
+      return { kind: 'reject', reason };
+    }
+    const task = this.registry.find(job.name);
+    if (!task) {
+      const { retryDelay, window } = this.config.unknownTask;
+      if (Date.now() - job.enqueuedAt < window) return { kind: 'later', delay: retryDelay };
+      const reason =
+        `Task "${job.name}" is not known to this worker (job ${job.id} on queue "${queue}", waited ${window} ms); ` +
+        'deploy a version that has this task on the workers of this queue';
+      this.logger.error(reason);
+      return { kind: 'reject', reason };
+    }
+    const { envelope, args } = decoded;
+    const result = await this.runner.run(task, {
+      trigger: 'queue',
+      args,
+      dueAt: envelope.dueAt,
+      attempt: job.attempt,
+      runId: envelope.runId,
+    });
+    return result.outcome === 'success' ? { kind: 'done' } : { kind: 'failed', error: result.error };
+  };
+}

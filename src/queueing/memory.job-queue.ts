@@ -1,0 +1,119 @@
+import type { InteractorsConfig } from '../interactors.config.js';
+import type { JobEnvelope } from './job-envelope.js';
+import { backoffDelay, type JobAddOptions, type JobHandler, type JobQueue } from './job-queue.interface.js';
+
+interface MemoryJob {
+  readonly id: string;
+  readonly queue: string;
+  readonly envelope: JobEnvelope;
+  readonly options: JobAddOptions;
+  readonly enqueuedAt: number;
+  attemptsMade: number;
+  state: 'delayed' | 'waiting' | 'active' | 'completed' | 'failed';
+}
+
+/** The in-memory twin of the BullMQ adapter: one process, nothing survives a restart. @internal */
+export class MemoryJobQueue implements JobQueue {
+  private readonly jobs = new Map<string, MemoryJob>();
+  private readonly waiting = new Map<string, MemoryJob[]>();
+  private readonly active = new Map<string, Set<Promise<void>>>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private workers: ReadonlyMap<string, { concurrency: number }> = new Map();
+  private handler: JobHandler | undefined;
+  private closed = false;
+  private sequence = 0;
+
+  constructor(private readonly config: InteractorsConfig) {}
+
+  async add(queue: string, envelope: JobEnvelope, options: JobAddOptions): Promise<string> {
+    const id = options.jobId ?? `${++this.sequence}`;
+    if (this.jobs.has(id)) return id;
+    const job: MemoryJob = { id, queue, envelope, options, enqueuedAt: Date.now(), attemptsMade: 0, state: 'delayed' };
+    this.jobs.set(id, job);
+    this.later(job, options.delay ?? 0);
+    return id;
+  }
+
+  start(queues: ReadonlyMap<string, { concurrency: number }>, handler: JobHandler): void {
+    this.workers = queues;
+    this.handler = handler;
+    for (const queue of queues.keys()) this.pump(queue);
+  }
+
+  async close(): Promise<void> {
+    await this.stopWorkers(0);
+  }
+
+  async stopWorkers(graceMs: number): Promise<void> {
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    const active = [...this.active.values()].flatMap((runs) => [...runs]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled(active), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+  }
+
+  private later(job: MemoryJob, delay: number): void {
+    if (this.closed) return;
+    if (delay <= 0) return this.enqueue(job);
+    job.state = 'delayed';
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.enqueue(job);
+    }, delay);
+    this.timers.add(timer);
+  }
+
+  private enqueue(job: MemoryJob): void {
+    job.state = 'waiting';
+    const list = this.waiting.get(job.queue) ?? [];
+    // Lower priority numbers first, as in BullMQ; stable for equal priorities.
+    const at = list.findIndex((other) => (other.options.priority ?? 0) > (job.options.priority ?? 0));
+    list.splice(at < 0 ? list.length : at, 0, job);
+    this.waiting.set(job.queue, list);
+    this.pump(job.queue);
+  }
+
+  private pump(queue: string): void {
+    const worker = this.workers.get(queue);
+    if (!worker || !this.handler || this.closed) return;
+    const active = this.active.get(queue) ?? new Set();
+    this.active.set(queue, active);
+    const list = this.waiting.get(queue) ?? [];
+    while (active.size < worker.concurrency && list.length) {
+      const run = this.process(list.shift()!).finally(() => {
+        active.delete(run);
+        this.pump(queue);
+      });
+      active.add(run);
+    }
+  }
+
+  private async process(job: MemoryJob): Promise<void> {
+    job.state = 'active';
+    const verdict = await this.handler!(job.queue, {
+      id: job.id,
+      name: job.envelope.task,
+      data: job.envelope,
+      attempt: job.attemptsMade + 1,
+      enqueuedAt: job.enqueuedAt,
+    });
+    if (verdict.kind === 'later') return this.later(job, verdict.delay);
+    if (verdict.kind === 'failed') {
+      job.attemptsMade++;
+      if (job.attemptsMade < job.options.attempts) {
+        return this.later(job, backoffDelay(job.options.backoff, job.attemptsMade));
+      }
+    }
+    job.state = verdict.kind === 'done' ? 'completed' : 'failed';
+    this.trim(job.state);
+  }
+
+  /** Keeps at most the retention count of finished jobs per state. */
+  private trim(state: 'completed' | 'failed'): void {
+    const keep = this.config.retention[state].count;
+    const finished = [...this.jobs.values()].filter((job) => job.state === state);
+    for (const job of finished.slice(0, Math.max(0, finished.length - keep))) this.jobs.delete(job.id);
+  }
+}
