@@ -72,6 +72,9 @@ export class BullJobQueue implements JobQueue {
         this.logger.warn(`Worker of queue "${name}": ${error.message}`);
       });
       worker.on('ready', () => (down = false));
+      worker.on('stalled', (jobId) => {
+        this.logger.warn(`Job ${jobId} of queue "${name}" stalled (its worker died or hung); it is re-delivered`);
+      });
       this.workers.push(worker);
     }
   }

@@ -18,6 +18,8 @@ export class MemoryJobQueue implements JobQueue {
   private readonly waiting = new Map<string, MemoryJob[]>();
   private readonly active = new Map<string, Set<Promise<void>>>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Finished job ids, oldest first, for retention. */
+  private readonly finished = { completed: [] as string[], failed: [] as string[] };
   private workers: ReadonlyMap<string, { concurrency: number }> = new Map();
   private handler: JobHandler | undefined;
   private closed = false;
@@ -106,14 +108,11 @@ export class MemoryJobQueue implements JobQueue {
         return this.later(job, backoffDelay(job.options.backoff, job.attemptsMade));
       }
     }
-    job.state = verdict.kind === 'done' ? 'completed' : 'failed';
-    this.trim(job.state);
-  }
-
-  /** Keeps at most the retention count of finished jobs per state. */
-  private trim(state: 'completed' | 'failed'): void {
-    const keep = this.config.retention[state].count;
-    const finished = [...this.jobs.values()].filter((job) => job.state === state);
-    for (const job of finished.slice(0, Math.max(0, finished.length - keep))) this.jobs.delete(job.id);
+    const state = verdict.kind === 'done' ? 'completed' : 'failed';
+    job.state = state;
+    // Keep at most the retention count of finished jobs per state, as BullMQ would.
+    const ids = this.finished[state];
+    ids.push(job.id);
+    while (ids.length > this.config.retention[state].count) this.jobs.delete(ids.shift()!);
   }
 }

@@ -54,13 +54,19 @@ export async function connectRedis(
   timeoutMs: number,
 ): Promise<void> {
   let lastFailure: string | undefined;
+  let fail: (error: Error) => void = () => undefined;
   const onError = (error: Error & { code?: string }) => {
     lastFailure = scrub(error.code ?? error.message, redisSecrets(input));
+    // Wrong credentials will not fix themselves: fail now rather than at the deadline.
+    if (/^(WRONGPASS|NOAUTH|ERR AUTH|ERR invalid password)/.test(error.message)) {
+      fail(new RedisConnectionError(describeRedis(input), timeoutMs, lastFailure));
+    }
   };
   client.on('error', onError);
   let timer: NodeJS.Timeout | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
+      fail = reject;
       timer = setTimeout(
         () => reject(new RedisConnectionError(describeRedis(input), timeoutMs, lastFailure)),
         timeoutMs,
