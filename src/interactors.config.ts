@@ -14,7 +14,8 @@ export interface InteractorsConfig {
   /** The module's own (fail-fast) connection; undefined means the in-memory transport. */
   readonly redis: RedisConnection | undefined;
   /** BullMQ's connection: the app's `BullModule.forRoot` one when present (`shared`), else `redis`. */
-  readonly queueConnection: { readonly input: RedisConnection; readonly shared: boolean } | undefined;
+  readonly queueConnection:
+    { readonly input: RedisConnection; readonly shared: boolean } | undefined;
   readonly prefix: string;
   readonly environment: string | undefined;
   readonly scheduler: boolean;
@@ -41,13 +42,26 @@ const ROLES: readonly InteractorRole[] = ['scheduler', 'worker'];
 const PREFIX_PATTERN = /^[A-Za-z0-9_.{}-][A-Za-z0-9_.:{}-]*$/;
 const QUEUE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const KNOWN_OPTIONS = new Set<string>([
-  'redis', 'prefix', 'environment', 'roles', 'consume', 'timeZone', 'connectTimeout',
-  'commandTimeout', 'reconnectMaxDelay', 'shutdownGrace', 'retention', 'unknownTask',
-  'appVersion', 'clock',
+  'redis',
+  'prefix',
+  'environment',
+  'roles',
+  'consume',
+  'timeZone',
+  'connectTimeout',
+  'commandTimeout',
+  'reconnectMaxDelay',
+  'shutdownGrace',
+  'retention',
+  'unknownTask',
+  'appVersion',
+  'clock',
 ]);
 
 /** Declared queue names with their settings, `default` always first. @internal */
-export function declaredQueues(queues: QueueDeclarations | undefined): Map<string, { concurrency: number }> {
+export function declaredQueues(
+  queues: QueueDeclarations | undefined,
+): Map<string, { concurrency: number }> {
   const declared = new Map<string, { concurrency: number }>([[DEFAULT_QUEUE, { concurrency: 1 }]]);
   const entries = Array.isArray(queues)
     ? (queues as readonly string[]).map((name) => [name, {}] as const)
@@ -72,16 +86,23 @@ export function resolveConfig(
   const redis = options?.redis ?? sharedConnection;
   const problems: string[] = [];
   for (const key of Object.keys(options ?? {})) {
-    if (!KNOWN_OPTIONS.has(key)) problems.push(`option "${key}" is not known; remove it (known: ${[...KNOWN_OPTIONS].join(', ')})`);
+    if (!KNOWN_OPTIONS.has(key))
+      problems.push(
+        `option "${key}" is not known; remove it (known: ${[...KNOWN_OPTIONS].join(', ')})`,
+      );
   }
 
   const declared = declaredQueues(queues);
   for (const [name, { concurrency }] of declared) {
     if (!QUEUE_PATTERN.test(name)) {
-      problems.push(`queue "${name}" is not a valid queue name; use letters, digits, "_", "." or "-" (no ":")`);
+      problems.push(
+        `queue "${name}" is not a valid queue name; use letters, digits, "_", "." or "-" (no ":")`,
+      );
     }
     if (!Number.isInteger(concurrency) || concurrency < 1) {
-      problems.push(`queue "${name}": concurrency ${String(concurrency)} must be a whole number ≥ 1`);
+      problems.push(
+        `queue "${name}": concurrency ${String(concurrency)} must be a whole number ≥ 1`,
+      );
     }
   }
 
@@ -94,26 +115,35 @@ export function resolveConfig(
     }
   }
 
-  const consumeSource = env.INTERACTORS_QUEUES !== undefined ? 'INTERACTORS_QUEUES' : 'option "consume"';
+  const consumeSource =
+    env.INTERACTORS_QUEUES !== undefined ? 'INTERACTORS_QUEUES' : 'option "consume"';
   const consume = parseList(env.INTERACTORS_QUEUES) ?? options.consume ?? [...declared.keys()];
   for (const name of consume) {
     if (!declared.has(name)) {
-      problems.push(`${consumeSource} names queue "${name}", which is not declared; declared queues: ${[...declared.keys()].join(', ')}`);
+      problems.push(
+        `${consumeSource} names queue "${name}", which is not declared; declared queues: ${[...declared.keys()].join(', ')}`,
+      );
     }
   }
 
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
-    problems.push(`option "prefix" must be a non-empty string of letters, digits, "_", ".", "-", ":", "{" or "}"`);
+    problems.push(
+      `option "prefix" must be a non-empty string of letters, digits, "_", ".", "-", ":", "{" or "}"`,
+    );
   }
   const timeZone = options.timeZone ?? 'UTC';
   if (typeof timeZone !== 'string' || !isKnownTimeZone(timeZone)) {
-    problems.push(`option "timeZone" ${JSON.stringify(timeZone)} is not a known IANA time zone (e.g. "Europe/Berlin")`);
+    problems.push(
+      `option "timeZone" ${JSON.stringify(timeZone)} is not a known IANA time zone (e.g. "Europe/Berlin")`,
+    );
   }
   const positive = (name: string, value: unknown, fallback: number): number => {
     if (value === undefined) return fallback;
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-      problems.push(`option "${name}" must be a positive number of milliseconds, got ${String(value)}`);
+      problems.push(
+        `option "${name}" must be a positive number of milliseconds, got ${String(value)}`,
+      );
       return fallback;
     }
     return value;
@@ -158,5 +188,8 @@ export function resolveConfig(
 
 function parseList(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }

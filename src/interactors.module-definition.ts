@@ -13,17 +13,20 @@ export const {
   ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<InteractorsModuleOptions>({ moduleName: 'Interactors' })
   .setClassMethodName('forRoot')
-  .setExtras<InteractorsModuleExtras>({ isGlobal: true, queues: undefined }, (definition, extras) => {
-    // Queue names must be known here, when modules compile, to register their tokens.
-    return {
-      ...definition,
-      global: extras.isGlobal,
-      providers: [
-        ...(definition.providers ?? []),
-        { provide: INTERACTORS_QUEUES, useValue: extras.queues },
-        ...queueProviders(extras.queues),
-      ],
-      exports: [...(definition.exports ?? []), ...queueTokens(extras.queues)],
-    };
-  })
+  .setExtras<InteractorsModuleExtras>(
+    { isGlobal: true, queues: undefined },
+    (definition, extras) => {
+      // Queue names must be known here, when modules compile, to register their tokens.
+      return {
+        ...definition,
+        global: extras.isGlobal,
+        providers: [
+          ...(definition.providers ?? []),
+          { provide: INTERACTORS_QUEUES, useValue: extras.queues },
+          ...queueProviders(extras.queues),
+        ],
+        exports: [...(definition.exports ?? []), ...queueTokens(extras.queues)],
+      };
+    },
+  )
   .build();

@@ -6,7 +6,11 @@ import { InteractorsExplorer } from './discovery/interactors.explorer.js';
 import { TaskRegistry } from './discovery/task.registry.js';
 import { TaskRunner } from './execution/task.runner.js';
 import { resolveConfig } from './interactors.config.js';
-import { INTERACTORS_CLOCK, INTERACTORS_CONFIG, INTERACTORS_QUEUES } from './interactors.constants.js';
+import {
+  INTERACTORS_CLOCK,
+  INTERACTORS_CONFIG,
+  INTERACTORS_QUEUES,
+} from './interactors.constants.js';
 import type { InteractorsConfig } from './interactors.config.js';
 import {
   ConfigurableModuleClass,

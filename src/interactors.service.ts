@@ -14,7 +14,11 @@ export interface JobEnqueuer {
   enqueue<T extends Interactor>(task: TaskClass<T>, ...args: TaskArgs<T>): Promise<string>;
   enqueue(task: string, ...args: unknown[]): Promise<string>;
   /** Enqueues to a declared queue of your choice; resolves to the job id. */
-  enqueueTo<T extends Interactor>(queue: string, task: TaskClass<T>, ...args: TaskArgs<T>): Promise<string>;
+  enqueueTo<T extends Interactor>(
+    queue: string,
+    task: TaskClass<T>,
+    ...args: TaskArgs<T>
+  ): Promise<string>;
   enqueueTo(queue: string, task: string, ...args: unknown[]): Promise<string>;
 }
 
@@ -53,7 +57,11 @@ export class Interactors implements JobEnqueuer {
   }
 
   /** Enqueues a run to a declared queue of your choice and resolves to the job id. */
-  enqueueTo<T extends Interactor>(queue: string, task: TaskClass<T>, ...args: TaskArgs<T>): Promise<string>;
+  enqueueTo<T extends Interactor>(
+    queue: string,
+    task: TaskClass<T>,
+    ...args: TaskArgs<T>
+  ): Promise<string>;
   enqueueTo(queue: string, task: string, ...args: unknown[]): Promise<string>;
   enqueueTo(queue: string, task: string | TaskClass, ...args: unknown[]): Promise<string> {
     return this.with({}).enqueueTo(queue, task as string, ...args);
@@ -63,13 +71,18 @@ export class Interactors implements JobEnqueuer {
    * Enqueues with per-job options: `interactors.with({ delay: 60_000 }).enqueue(OpenTheGates, 'gate-7')`.
    */
   with(options: JobOptions): JobEnqueuer {
-    const enqueueTo = async (queue: string | undefined, task: string | TaskClass, args: unknown[]) => {
+    const enqueueTo = async (
+      queue: string | undefined,
+      task: string | TaskClass,
+      args: unknown[],
+    ) => {
       const definition = this.registry.resolve(task);
       return this.enqueuer.enqueue(definition, queue ?? definition.queue, args, options);
     };
     return {
       enqueue: (task: string | TaskClass, ...args: unknown[]) => enqueueTo(undefined, task, args),
-      enqueueTo: (queue: string, task: string | TaskClass, ...args: unknown[]) => enqueueTo(queue, task, args),
+      enqueueTo: (queue: string, task: string | TaskClass, ...args: unknown[]) =>
+        enqueueTo(queue, task, args),
     } as JobEnqueuer;
   }
 

@@ -37,7 +37,9 @@ export class TaskOrchestrator
 
   onApplicationBootstrap(): void {
     if (this.config.worker) {
-      const consumed = this.config.consume.map((name) => [name, this.config.queues.get(name)!] as const);
+      const consumed = this.config.consume.map(
+        (name) => [name, this.config.queues.get(name)!] as const,
+      );
       this.jobs.start(new Map(consumed), this.processor.handle);
     }
     if (this.config.scheduler) this.dispatcher.start();

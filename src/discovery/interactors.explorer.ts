@@ -56,7 +56,9 @@ export class InteractorsExplorer implements OnModuleInit {
         if (nameProblem) problem(`class name "${name}" ${nameProblem}; set a valid "name" option`);
       }
       if (wrapper.isTransient) {
-        problem(`the provider is transient; a task needs one shared instance — remove "scope: Scope.TRANSIENT"`);
+        problem(
+          `the provider is transient; a task needs one shared instance — remove "scope: Scope.TRANSIENT"`,
+        );
       } else if (!wrapper.isDependencyTreeStatic()) {
         problem(
           `the provider is request-scoped (${requestScopeChain(wrapper).join(' → ')}); ` +
@@ -64,13 +66,16 @@ export class InteractorsExplorer implements OnModuleInit {
         );
       } else if (seenInstances.has(wrapper.instance)) {
         continue; // the same instance under another token (useExisting)
-      } else if (typeof (wrapper.instance as Partial<Interactor> | undefined)?.call !== 'function') {
+      } else if (
+        typeof (wrapper.instance as Partial<Interactor> | undefined)?.call !== 'function'
+      ) {
         problem(`class ${type.name} has no call() method; extend Interactor and implement call()`);
       }
       seenInstances.add(wrapper.instance);
 
       const owner = owners.get(name);
-      if (owner) problem(`the name is used twice (${owner}; ${where}); give one of them another "name"`);
+      if (owner)
+        problem(`the name is used twice (${owner}; ${where}); give one of them another "name"`);
       else owners.set(name, where);
 
       const validated = validateTaskOptions(name, options, this.config, now);

@@ -25,7 +25,9 @@ export class TaskRegistry {
   resolve(task: string | TaskClass): TaskDefinition {
     const found = typeof task === 'string' ? this.byName.get(task) : this.byType.get(task);
     if (found) return found;
-    throw new UnknownTaskError(typeof task === 'string' ? task : task.name, [...this.byName.keys()]);
+    throw new UnknownTaskError(typeof task === 'string' ? task : task.name, [
+      ...this.byName.keys(),
+    ]);
   }
 
   all(): TaskDefinition[] {

@@ -6,8 +6,6 @@ export class InvalidModuleOptionsError extends Error {
   override readonly name = 'InvalidModuleOptionsError';
 
   constructor(readonly problems: readonly string[]) {
-    super(
-      `InteractorsModule options are invalid:\n` + problems.map((p) => `  - ${p}`).join('\n'),
-    );
+    super(`InteractorsModule options are invalid:\n` + problems.map((p) => `  - ${p}`).join('\n'));
   }
 }

@@ -46,10 +46,12 @@ export class TaskRunner {
     if (this.inFlight.size === 0) return 0;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-    await Promise.race([Promise.allSettled([...this.inFlight]), timeout]);
+    await Promise.race([Promise.allSettled(this.inFlight), timeout]);
     clearTimeout(timer);
     if (this.inFlight.size) {
-      this.logger.warn(`${this.inFlight.size} run(s) still in flight after the ${graceMs} ms shutdown grace`);
+      this.logger.warn(
+        `${this.inFlight.size} run(s) still in flight after the ${graceMs} ms shutdown grace`,
+      );
     }
     return this.inFlight.size;
   }

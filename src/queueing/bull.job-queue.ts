@@ -32,7 +32,10 @@ export class BullJobQueue implements JobQueue {
       delay: options.delay,
       priority: options.priority,
       attempts: options.attempts,
-      backoff: typeof options.backoff === 'number' ? { type: 'fixed', delay: options.backoff } : options.backoff,
+      backoff:
+        typeof options.backoff === 'number'
+          ? { type: 'fixed', delay: options.backoff }
+          : options.backoff,
       removeOnComplete: completed,
       removeOnFail: failed,
     });
@@ -55,7 +58,9 @@ export class BullJobQueue implements JobQueue {
             case 'done':
               return;
             case 'failed':
-              throw verdict.error instanceof Error ? verdict.error : new Error(String(verdict.error));
+              throw verdict.error instanceof Error
+                ? verdict.error
+                : new Error(String(verdict.error));
             case 'reject':
               throw new UnrecoverableError(verdict.reason);
             case 'later':
@@ -73,7 +78,9 @@ export class BullJobQueue implements JobQueue {
       });
       worker.on('ready', () => (down = false));
       worker.on('stalled', (jobId) => {
-        this.logger.warn(`Job ${jobId} of queue "${name}" stalled (its worker died or hung); it is re-delivered`);
+        this.logger.warn(
+          `Job ${jobId} of queue "${name}" stalled (its worker died or hung); it is re-delivered`,
+        );
       });
       this.workers.push(worker);
     }
@@ -93,12 +100,16 @@ export class BullJobQueue implements JobQueue {
     await Promise.all(
       this.workers.map(async (worker) => {
         let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, graceMs, 'late')));
+        const late = new Promise<'late'>(
+          (resolve) => (timer = setTimeout(resolve, graceMs, 'late')),
+        );
         // close() waits for active jobs; past the grace, force it: the jobs go back as stalled.
         const outcome = await Promise.race([worker.close(), late]);
         clearTimeout(timer);
         if (outcome === 'late') {
-          this.logger.warn(`Worker of queue "${worker.name}" still busy after ${graceMs} ms; closing it anyway`);
+          this.logger.warn(
+            `Worker of queue "${worker.name}" still busy after ${graceMs} ms; closing it anyway`,
+          );
           await worker.close(true);
         }
       }),
@@ -108,6 +119,7 @@ export class BullJobQueue implements JobQueue {
   private async closeQueues(): Promise<void> {
     await this.stopWorkers(0);
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
-    if (this.connection.owned) await this.connection.client.quit().catch(() => this.connection.client.disconnect());
+    if (this.connection.owned)
+      await this.connection.client.quit().catch(() => this.connection.client.disconnect());
   }
 }

@@ -90,10 +90,18 @@ export function decodeEnvelope(
   }
   const envelope = data as Partial<JobEnvelope> | null;
   if (envelope === null || typeof envelope !== 'object' || envelope.v !== 1) {
-    return { problem: `job of task "${name}" has no valid envelope (expected { v: 1, task, args, runId })` };
+    return {
+      problem: `job of task "${name}" has no valid envelope (expected { v: 1, task, args, runId })`,
+    };
   }
-  if (envelope.task !== name || typeof envelope.args !== 'string' || typeof envelope.runId !== 'string') {
-    return { problem: `job of task "${name}" has an invalid envelope (task, args or runId missing or mismatched)` };
+  if (
+    envelope.task !== name ||
+    typeof envelope.args !== 'string' ||
+    typeof envelope.runId !== 'string'
+  ) {
+    return {
+      problem: `job of task "${name}" has an invalid envelope (task, args or runId missing or mismatched)`,
+    };
   }
   if (envelope.dueAt !== undefined && !Number.isFinite(envelope.dueAt)) {
     return { problem: `job of task "${name}" has an invalid dueAt` };

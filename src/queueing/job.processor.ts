@@ -45,6 +45,8 @@ export class JobProcessor {
       attempt: job.attempt,
       runId: envelope.runId,
     });
-    return result.outcome === 'success' ? { kind: 'done' } : { kind: 'failed', error: result.error };
+    return result.outcome === 'success'
+      ? { kind: 'done' }
+      : { kind: 'failed', error: result.error };
   };
 }

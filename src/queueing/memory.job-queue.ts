@@ -1,6 +1,11 @@
 import type { InteractorsConfig } from '../interactors.config.js';
 import type { JobEnvelope } from './job-envelope.js';
-import { backoffDelay, type JobAddOptions, type JobHandler, type JobQueue } from './job-queue.interface.js';
+import {
+  backoffDelay,
+  type JobAddOptions,
+  type JobHandler,
+  type JobQueue,
+} from './job-queue.interface.js';
 
 interface MemoryJob {
   readonly id: string;
@@ -30,7 +35,15 @@ export class MemoryJobQueue implements JobQueue {
   async add(queue: string, envelope: JobEnvelope, options: JobAddOptions): Promise<string> {
     const id = options.jobId ?? `${++this.sequence}`;
     if (this.jobs.has(id)) return id;
-    const job: MemoryJob = { id, queue, envelope, options, enqueuedAt: Date.now(), attemptsMade: 0, state: 'delayed' };
+    const job: MemoryJob = {
+      id,
+      queue,
+      envelope,
+      options,
+      enqueuedAt: Date.now(),
+      attemptsMade: 0,
+      state: 'delayed',
+    };
     this.jobs.set(id, job);
     this.later(job, options.delay ?? 0);
     return id;
@@ -52,7 +65,10 @@ export class MemoryJobQueue implements JobQueue {
     this.timers.clear();
     const active = [...this.active.values()].flatMap((runs) => [...runs]);
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled(active), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    await Promise.race([
+      Promise.allSettled(active),
+      new Promise((r) => (timer = setTimeout(r, graceMs))),
+    ]);
     clearTimeout(timer);
   }
 
@@ -71,7 +87,9 @@ export class MemoryJobQueue implements JobQueue {
     job.state = 'waiting';
     const list = this.waiting.get(job.queue) ?? [];
     // Lower priority numbers first, as in BullMQ; stable for equal priorities.
-    const at = list.findIndex((other) => (other.options.priority ?? 0) > (job.options.priority ?? 0));
+    const at = list.findIndex(
+      (other) => (other.options.priority ?? 0) > (job.options.priority ?? 0),
+    );
     list.splice(at < 0 ? list.length : at, 0, job);
     this.waiting.set(job.queue, list);
     this.pump(job.queue);

@@ -40,20 +40,30 @@ const bullConnectionProvider: Provider = {
  */
 export function queueProviders(declarations: QueueDeclarations | undefined): Provider[] {
   const names = [...declaredQueues(declarations).keys()];
-  const queues = names.map(
-    (name): Provider => ({
-      provide: getQueueToken(name),
-      inject: [INTERACTORS_BULL_CONNECTION, INTERACTORS_CONFIG],
-      useFactory: (connection: BullConnection | null, config: InteractorsConfig) =>
-        connection ? new Queue(name, { connection: connection.client, prefix: config.prefix }) : null,
-    }),
-  );
+  const queues = names.map((name): Provider => ({
+    provide: getQueueToken(name),
+    inject: [INTERACTORS_BULL_CONNECTION, INTERACTORS_CONFIG],
+    useFactory: (connection: BullConnection | null, config: InteractorsConfig) =>
+      connection ? new Queue(name, { connection: connection.client, prefix: config.prefix }) : null,
+  }));
   const jobQueue: Provider = {
     provide: INTERACTORS_JOB_QUEUE,
-    inject: [INTERACTORS_CONFIG, INTERACTORS_BULL_CONNECTION, ...names.map((name) => getQueueToken(name))],
-    useFactory: (config: InteractorsConfig, connection: BullConnection | null, ...instances: Queue[]) =>
+    inject: [
+      INTERACTORS_CONFIG,
+      INTERACTORS_BULL_CONNECTION,
+      ...names.map((name) => getQueueToken(name)),
+    ],
+    useFactory: (
+      config: InteractorsConfig,
+      connection: BullConnection | null,
+      ...instances: Queue[]
+    ) =>
       connection
-        ? new BullJobQueue(new Map(names.map((name, i) => [name, instances[i]!])), connection, config)
+        ? new BullJobQueue(
+            new Map(names.map((name, i) => [name, instances[i]!])),
+            connection,
+            config,
+          )
         : new MemoryJobQueue(config),
   };
   return [bullConnectionProvider, ...queues, jobQueue];

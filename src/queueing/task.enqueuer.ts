@@ -81,19 +81,35 @@ export class TaskEnqueuer {
 function checkJobOptions(task: string, options: JobOptions): void {
   const { delay, runAt, priority, jobId } = options;
   if (delay !== undefined && !(typeof delay === 'number' && Number.isFinite(delay) && delay >= 0)) {
-    throw new InvalidJobOptionsError(task, `job option "delay" must be a number of milliseconds ≥ 0, got ${String(delay)}`);
+    throw new InvalidJobOptionsError(
+      task,
+      `job option "delay" must be a number of milliseconds ≥ 0, got ${String(delay)}`,
+    );
   }
   if (runAt !== undefined) {
     const at = runAt instanceof Date ? runAt.getTime() : runAt;
     if (typeof at !== 'number' || !Number.isFinite(at)) {
-      throw new InvalidJobOptionsError(task, 'job option "runAt" must be a valid Date or epoch milliseconds');
+      throw new InvalidJobOptionsError(
+        task,
+        'job option "runAt" must be a valid Date or epoch milliseconds',
+      );
     }
-    if (delay !== undefined) throw new InvalidJobOptionsError(task, 'give "delay" or "runAt", not both');
+    if (delay !== undefined)
+      throw new InvalidJobOptionsError(task, 'give "delay" or "runAt", not both');
   }
-  if (priority !== undefined && !(Number.isInteger(priority) && priority >= 1 && priority <= 2_097_152)) {
-    throw new InvalidJobOptionsError(task, `job option "priority" must be a whole number from 1 to 2097152, got ${String(priority)}`);
+  if (
+    priority !== undefined &&
+    !(Number.isInteger(priority) && priority >= 1 && priority <= 2_097_152)
+  ) {
+    throw new InvalidJobOptionsError(
+      task,
+      `job option "priority" must be a whole number from 1 to 2097152, got ${String(priority)}`,
+    );
   }
-  if (jobId !== undefined && (typeof jobId !== 'string' || !jobId || jobId.includes(':') || /^\d+$/.test(jobId))) {
+  if (
+    jobId !== undefined &&
+    (typeof jobId !== 'string' || !jobId || jobId.includes(':') || /^\d+$/.test(jobId))
+  ) {
     throw new InvalidJobOptionsError(
       task,
       `job option "jobId" ${JSON.stringify(jobId)} is not valid: use a non-empty string without ":" that is not all digits`,

@@ -1,6 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { INTERACTORS_CONFIG, INTERACTORS_TRANSPORT, LOGGER_CONTEXT } from '../interactors.constants.js';
+import {
+  INTERACTORS_CONFIG,
+  INTERACTORS_TRANSPORT,
+  LOGGER_CONTEXT,
+} from '../interactors.constants.js';
 import type { InteractorsConfig } from '../interactors.config.js';
 import type { TaskDefinition } from '../discovery/task-definition.js';
 import { TaskRegistry } from '../discovery/task.registry.js';
@@ -116,7 +120,10 @@ export class TaskDispatcher {
     const next = Math.min(...this.slots.map((slot) => slot.nextDueAt));
     if (!Number.isFinite(next)) return;
     const delay = Math.min(Math.max(next - this.config.clock.now(), 0), MAX_TIMER_DELAY);
-    this.timers.addTimeout(TIMER, setTimeout(() => void this.wake(), delay));
+    this.timers.addTimeout(
+      TIMER,
+      setTimeout(() => void this.wake(), delay),
+    );
   }
 
   private disarm(): void {

@@ -32,7 +32,8 @@ export function validateTaskOptions(
     return { problems };
   }
   for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.includes(key)) problem(`option "${key}" is not known; remove it (known: ${KNOWN_OPTIONS.join(', ')})`);
+    if (!KNOWN_OPTIONS.includes(key))
+      problem(`option "${key}" is not known; remove it (known: ${KNOWN_OPTIONS.join(', ')})`);
   }
   if (options.name !== undefined) {
     const nameProblem = taskNameProblem(options.name);
@@ -40,8 +41,13 @@ export function validateTaskOptions(
   }
 
   const timeZone = options.timeZone ?? config.timeZone;
-  if (options.timeZone !== undefined && (typeof options.timeZone !== 'string' || !isKnownTimeZone(options.timeZone))) {
-    problem(`timeZone ${JSON.stringify(options.timeZone)} is not a known IANA time zone; use a name such as "Europe/Berlin"`);
+  if (
+    options.timeZone !== undefined &&
+    (typeof options.timeZone !== 'string' || !isKnownTimeZone(options.timeZone))
+  ) {
+    problem(
+      `timeZone ${JSON.stringify(options.timeZone)} is not a known IANA time zone; use a name such as "Europe/Berlin"`,
+    );
   }
   let schedule: CronSchedule | undefined;
   if (options.cron !== undefined) {
@@ -53,8 +59,12 @@ export function validateTaskOptions(
         schedule.next(now);
       } catch (error) {
         schedule = undefined;
-        const reason = (error as Error).message.split('\n')[0]!.replace(/^Something went wrong\. /, '');
-        problem(`cron "${options.cron}" is invalid (${reason}); fix the expression (5 fields, or 6 with seconds first)`);
+        const reason = (error as Error).message
+          .split('\n')[0]!
+          .replace(/^Something went wrong\. /, '');
+        problem(
+          `cron "${options.cron}" is invalid (${reason}); fix the expression (5 fields, or 6 with seconds first)`,
+        );
       }
     }
   }
@@ -70,7 +80,10 @@ export function validateTaskOptions(
       `queue "${queue}" is not declared; add it to InteractorsModule.forRoot({ queues: [...] }) (declared: ${[...config.queues.keys()].join(', ')})`,
     );
   }
-  if (options.attempts !== undefined && (!Number.isInteger(options.attempts) || options.attempts < 1)) {
+  if (
+    options.attempts !== undefined &&
+    (!Number.isInteger(options.attempts) || options.attempts < 1)
+  ) {
     problem(`attempts ${JSON.stringify(options.attempts)} must be a whole number ≥ 1`);
   }
   if (options.backoff !== undefined && !isBackoff(options.backoff)) {

@@ -31,7 +31,12 @@ export class RedisTransport implements InteractorsTransport {
     if (ticks.length === 0) return [];
     const argv = ticks.flatMap(({ task, dueAt }) => [task, String(dueAt)]);
     // EVAL rather than EVALSHA: always exactly one round trip, even after a Redis restart.
-    const won = (await this.client.eval(CLAIM_TICKS, 1, `${this.prefix}:ticks`, ...argv)) as number[];
+    const won = (await this.client.eval(
+      CLAIM_TICKS,
+      1,
+      `${this.prefix}:ticks`,
+      ...argv,
+    )) as number[];
     return won.map((flag) => flag === 1);
   }
 

@@ -1,8 +1,18 @@
 import { Logger, type Provider } from '@nestjs/common';
-import { INTERACTORS_CONFIG, INTERACTORS_TRANSPORT, LOGGER_CONTEXT } from '../interactors.constants.js';
+import {
+  INTERACTORS_CONFIG,
+  INTERACTORS_TRANSPORT,
+  LOGGER_CONTEXT,
+} from '../interactors.constants.js';
 import type { InteractorsConfig } from '../interactors.config.js';
 import { MemoryTransport } from './memory.transport.js';
-import { connectRedis, createRedisClient, describeRedis, redisSecrets, scrub } from './redis-connection.js';
+import {
+  connectRedis,
+  createRedisClient,
+  describeRedis,
+  redisSecrets,
+  scrub,
+} from './redis-connection.js';
 import { RedisTransport } from './redis.transport.js';
 import type { InteractorsTransport } from './transport.interface.js';
 
@@ -13,7 +23,9 @@ export const transportProvider: Provider = {
   useFactory: async (config: InteractorsConfig): Promise<InteractorsTransport> => {
     const logger = new Logger(LOGGER_CONTEXT);
     if (config.redis === undefined) {
-      logger.warn('No "redis" configured: using the in-memory transport (one process, nothing survives a restart)');
+      logger.warn(
+        'No "redis" configured: using the in-memory transport (one process, nothing survives a restart)',
+      );
       return new MemoryTransport();
     }
     const client = createRedisClient(config.redis, {
@@ -31,7 +43,9 @@ export const transportProvider: Provider = {
     client.on('error', (error: Error & { code?: string }) => {
       if (down) return;
       down = true;
-      logger.warn(`Redis at ${describeRedis(config.redis!)} is unreachable: ${scrub(error.code ?? error.message, secrets)}`);
+      logger.warn(
+        `Redis at ${describeRedis(config.redis!)} is unreachable: ${scrub(error.code ?? error.message, secrets)}`,
+      );
     });
     client.on('ready', () => {
       if (down) logger.log(`Redis at ${describeRedis(config.redis!)} is reachable again`);

@@ -39,7 +39,9 @@ export class PatrolTheGates extends Interactor {
 
   async call(): Promise<number> {
     const [state, round] = await Promise.all([this.store.all(), this.store.patrolled()]);
-    const open = Object.entries(state).filter(([, s]) => s === 'open').map(([gate]) => gate);
+    const open = Object.entries(state)
+      .filter(([, s]) => s === 'open')
+      .map(([gate]) => gate);
     this.logger.log(`round ${round} (pid ${process.pid}): open ${open.join(', ') || 'none'}`);
     return round;
   }
