@@ -48,6 +48,11 @@ async function expectRejectedAtOnce(
 
 describe('jobs that cannot run (BullMQ)', () => {
   describe('names that are not well-formed task names fail at once, without retries', () => {
+    // BUG ("constructor"): TASK_NAME_PATTERN (src/interactors.constants.ts) accepts it, so
+    // decodeEnvelope (src/queueing/job-envelope.ts) lets it through and JobProcessor treats it
+    // as a task unknown to this worker: retried for the whole unknownTask window (10 min by
+    // default) instead of failed at once, as the issue asks for `__proto__`, `constructor`,
+    // `../x`. Reserve Object.prototype property names in both taskNameProblem and decodeEnvelope.
     it.each(['__proto__', 'constructor', '../x', 'a:b', '9lives', 'has space', 'x'.repeat(129)])(
       'job name %j',
       async (name) => {
