@@ -18,6 +18,14 @@ export const LOGGER_CONTEXT = 'Interactors';
 
 /** Task names: a letter, then letters, digits, `_`, `.`, `-`; no `:` since job ids are built from them. */
 export const TASK_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
+
+/**
+ * Whether a string is a well-formed task name. Names of `Object.prototype` members
+ * (`constructor`, `toString`, ...) are refused too, so no job can reach them by name.
+ */
+export function isTaskName(name: unknown): name is string {
+  return typeof name === 'string' && TASK_NAME_PATTERN.test(name) && !(name in Object.prototype);
+}
 /** DI token of the queue adapter (BullMQ or in-memory). @internal */
 export const INTERACTORS_JOB_QUEUE = 'interactors:job-queue';
 /** DI token of the module's BullMQ connection (null with the in-memory transport). @internal */

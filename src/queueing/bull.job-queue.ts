@@ -52,7 +52,7 @@ export class BullJobQueue implements JobQueue {
             name: job.name,
             data: job.data,
             attempt: job.attemptsMade + 1,
-            enqueuedAt: job.timestamp,
+            readyAt: job.timestamp + (job.opts.delay ?? 0),
           });
           switch (verdict.kind) {
             case 'done':

@@ -1,5 +1,5 @@
 import { InvalidTaskArgumentsError } from '../errors/invalid-task-arguments.error.js';
-import { TASK_NAME_PATTERN } from '../interactors.constants.js';
+import { isTaskName } from '../interactors.constants.js';
 
 /**
  * What a job carries. Arguments travel as an inner JSON string, so that bad arguments
@@ -66,8 +66,10 @@ function checkValue(task: string, value: unknown, path: string, ancestors: Set<o
   } else {
     const proto = Object.getPrototypeOf(object);
     if (proto !== Object.prototype && proto !== null) {
-      fail(`a ${object.constructor?.name ?? 'class'} instance`);
+      const name = object.constructor?.name || 'class';
+      fail(`${/^[AEIO]/.test(name) ? 'an' : 'a'} ${name} instance`);
     }
+    if (Object.getOwnPropertySymbols(object).length) fail('an object with symbol-keyed properties');
     for (const [key, item] of Object.entries(object)) {
       // JSON drops undefined properties, which reads back the same.
       if (item !== undefined) checkValue(task, item, `${path}${propertyPath(key)}`, ancestors);
@@ -85,7 +87,7 @@ export function decodeEnvelope(
   name: string,
   data: unknown,
 ): { envelope: JobEnvelope; args: unknown[] } | { problem: string } {
-  if (typeof name !== 'string' || !TASK_NAME_PATTERN.test(name)) {
+  if (!isTaskName(name)) {
     return { problem: `job name ${JSON.stringify(name)} is not a valid task name` };
   }
   const envelope = data as Partial<JobEnvelope> | null;

@@ -17,8 +17,8 @@ export interface IncomingJob {
   readonly data: unknown;
   /** 1 for the first attempt. */
   readonly attempt: number;
-  /** When it was enqueued (epoch ms). */
-  readonly enqueuedAt: number;
+  /** When it became due (epoch ms): enqueued, plus its delay. */
+  readonly readyAt: number;
 }
 
 /** What becomes of a job after a worker handled it. @internal */

@@ -30,7 +30,7 @@ export class JobProcessor {
     const task = this.registry.find(job.name);
     if (!task) {
       const { retryDelay, window } = this.config.unknownTask;
-      if (Date.now() - job.enqueuedAt < window) return { kind: 'later', delay: retryDelay };
+      if (Date.now() - job.readyAt < window) return { kind: 'later', delay: retryDelay };
       const reason =
         `Task "${job.name}" is not known to this worker (job ${job.id} on queue "${queue}", waited ${window} ms); ` +
         'deploy a version that has this task on the workers of this queue';

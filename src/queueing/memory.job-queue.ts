@@ -12,7 +12,7 @@ interface MemoryJob {
   readonly queue: string;
   readonly envelope: JobEnvelope;
   readonly options: JobAddOptions;
-  readonly enqueuedAt: number;
+  readonly readyAt: number;
   attemptsMade: number;
   state: 'delayed' | 'waiting' | 'active' | 'completed' | 'failed';
 }
@@ -28,23 +28,26 @@ export class MemoryJobQueue implements JobQueue {
   private workers: ReadonlyMap<string, { concurrency: number }> = new Map();
   private handler: JobHandler | undefined;
   private closed = false;
-  private sequence = 0;
+  /** Job ids are numbered per queue, as in BullMQ. */
+  private readonly sequences = new Map<string, number>();
 
   constructor(private readonly config: InteractorsConfig) {}
 
   async add(queue: string, envelope: JobEnvelope, options: JobAddOptions): Promise<string> {
-    const id = options.jobId ?? `${++this.sequence}`;
-    if (this.jobs.has(id)) return id;
+    const sequence = (this.sequences.get(queue) ?? 0) + 1;
+    const id = options.jobId ?? String(sequence);
+    if (options.jobId === undefined) this.sequences.set(queue, sequence);
+    if (this.jobs.has(`${queue}/${id}`)) return id;
     const job: MemoryJob = {
       id,
       queue,
       envelope,
       options,
-      enqueuedAt: Date.now(),
+      readyAt: Date.now() + (options.delay ?? 0),
       attemptsMade: 0,
       state: 'delayed',
     };
-    this.jobs.set(id, job);
+    this.jobs.set(`${queue}/${id}`, job);
     this.later(job, options.delay ?? 0);
     return id;
   }
@@ -117,7 +120,7 @@ export class MemoryJobQueue implements JobQueue {
       name: job.envelope.task,
       data: job.envelope,
       attempt: job.attemptsMade + 1,
-      enqueuedAt: job.enqueuedAt,
+      readyAt: job.readyAt,
     });
     if (verdict.kind === 'later') return this.later(job, verdict.delay);
     if (verdict.kind === 'failed') {
@@ -130,7 +133,7 @@ export class MemoryJobQueue implements JobQueue {
     job.state = state;
     // Keep at most the retention count of finished jobs per state, as BullMQ would.
     const ids = this.finished[state];
-    ids.push(job.id);
+    ids.push(`${job.queue}/${job.id}`);
     while (ids.length > this.config.retention[state].count) this.jobs.delete(ids.shift()!);
   }
 }

@@ -20,7 +20,12 @@ const bullConnectionProvider: Provider = {
   useFactory: (config: InteractorsConfig): BullConnection | null => {
     const connection = config.queueConnection;
     if (!connection) return null;
-    if (connection.shared && connection.input instanceof Redis) {
+    // A client of the app's own is reused as it is only when workers can use it.
+    if (
+      connection.shared &&
+      connection.input instanceof Redis &&
+      connection.input.options.maxRetriesPerRequest === null
+    ) {
       return { client: connection.input, owned: false };
     }
     const client = createRedisClient(connection.input, {

@@ -1,5 +1,5 @@
 import { CronSchedule, isKnownTimeZone } from '../scheduling/cron-schedule.js';
-import { DEFAULT_QUEUE, TASK_NAME_PATTERN } from '../interactors.constants.js';
+import { DEFAULT_QUEUE, TASK_NAME_PATTERN, isTaskName } from '../interactors.constants.js';
 import type { InteractorsConfig } from '../interactors.config.js';
 import type { TaskOptions } from './task-options.interface.js';
 
@@ -11,6 +11,7 @@ export function taskNameProblem(name: unknown): string | undefined {
   if (!TASK_NAME_PATTERN.test(name)) {
     return 'must start with a letter, then letters, digits, "_", "." or "-" (no ":"), at most 128 characters';
   }
+  if (!isTaskName(name)) return 'is the name of an Object.prototype member; choose another name';
   return undefined;
 }
 
