@@ -8,6 +8,8 @@ import type {
   RedisConnection,
 } from './interfaces/module-options.interface.js';
 import { systemClock, type Clock } from './scheduling/clock.js';
+import { isStringList } from './task/task-options.validation.js';
+import type { Registry } from 'prom-client';
 
 /** The module options after defaults, environment overrides and validation. @internal */
 export interface InteractorsConfig {
@@ -18,6 +20,12 @@ export interface InteractorsConfig {
     { readonly input: RedisConnection; readonly shared: boolean } | undefined;
   readonly prefix: string;
   readonly environment: string | undefined;
+  /** The module-wide default of tasks' `environments`. */
+  readonly environments: readonly string[] | undefined;
+  /** Task names from `INTERACTORS_FORCE` (`*` for all). */
+  readonly force: ReadonlySet<string>;
+  readonly metrics: false | { registry?: Registry };
+  readonly catchUnhandledRejections: boolean;
   readonly scheduler: boolean;
   readonly worker: boolean;
   /** Every declared queue with its concurrency, `default` included. */
@@ -56,6 +64,9 @@ const KNOWN_OPTIONS = new Set<string>([
   'unknownTask',
   'appVersion',
   'clock',
+  'environments',
+  'metrics',
+  'catchUnhandledRejections',
 ]);
 
 /** Declared queue names with their settings, `default` always first. @internal */
@@ -157,6 +168,10 @@ export function resolveConfig(
         : undefined,
     prefix,
     environment: options.environment,
+    environments: options.environments,
+    force: new Set(parseList(env.INTERACTORS_FORCE) ?? []),
+    metrics: options.metrics ?? {},
+    catchUnhandledRejections: options.catchUnhandledRejections ?? true,
     scheduler: roles.includes('scheduler'),
     worker: roles.includes('worker'),
     queues: declared,
@@ -177,6 +192,11 @@ export function resolveConfig(
     appVersion: options.appVersion ?? env.npm_package_version,
     clock: options.clock ?? systemClock,
   };
+  if (options.environments !== undefined && !isStringList(options.environments)) {
+    problems.push(
+      `option "environments" must be a list of environment names such as ["production"]`,
+    );
+  }
   if (redis === undefined && options.environment === 'production') {
     problems.push(
       'no "redis" is configured and environment is "production": the in-memory transport serves one process only and loses everything on restart; set "redis" (e.g. REDIS_URL)',

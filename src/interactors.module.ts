@@ -20,6 +20,10 @@ import { Interactors } from './interactors.service.js';
 import { TaskDispatcher } from './scheduling/task.dispatcher.js';
 import { TickFirer } from './scheduling/tick.firer.js';
 import { TaskOrchestrator } from './task.orchestrator.js';
+import { RunHooks } from './execution/run-hooks.js';
+import { EnvironmentInterceptor } from './interceptors/environment.interceptor.js';
+import { MetricsInterceptor } from './interceptors/metrics.interceptor.js';
+import { InteractorsMetrics } from './metrics/interactors.metrics.js';
 import { JobProcessor } from './queueing/job.processor.js';
 import { TaskEnqueuer } from './queueing/task.enqueuer.js';
 import { transportProvider } from './transport/transport.provider.js';
@@ -61,10 +65,14 @@ import { transportProvider } from './transport/transport.provider.js';
     TickFirer,
     TaskDispatcher,
     TaskOrchestrator,
+    InteractorsMetrics,
+    MetricsInterceptor,
+    EnvironmentInterceptor,
+    RunHooks,
     TaskEnqueuer,
     JobProcessor,
     Interactors,
   ],
-  exports: [Interactors, INTERACTORS_CLOCK],
+  exports: [Interactors, INTERACTORS_CLOCK, InteractorsMetrics, RunHooks],
 })
 export class InteractorsModule extends ConfigurableModuleClass {}

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { TaskRegistry } from './discovery/task.registry.js';
 import type { TaskInfo } from './discovery/task-definition.js';
 import { TaskRunner } from './execution/task.runner.js';
+import type { RunResult } from './execution/run-result.js';
 import { TaskEnqueuer, type JobOptions } from './queueing/task.enqueuer.js';
 import type { Interactor, TaskArgs, TaskClass, TaskResult } from './task/interactor.js';
 
@@ -36,14 +37,29 @@ export class Interactors implements JobEnqueuer {
 
   /**
    * Runs a task now, in this process, through the whole pipeline, and resolves to what
-   * its `call()` returned; rejects with what it threw.
+   * its `call()` returned (undefined when the run was skipped or locked); rejects with
+   * what it threw, or a `TaskTimeoutError`.
    */
   call<T extends Interactor>(task: TaskClass<T>, ...args: TaskArgs<T>): Promise<TaskResult<T>>;
   call(task: string, ...args: unknown[]): Promise<unknown>;
   async call(task: string | TaskClass, ...args: unknown[]): Promise<unknown> {
-    const result = await this.runner.run(this.registry.resolve(task), { trigger: 'call', args });
-    if (result.outcome === 'failure') throw result.error;
+    const result = await this.run(task as string, ...args);
+    if (result.outcome === 'failure' || result.outcome === 'timeout') throw result.error;
     return result.value;
+  }
+
+  /**
+   * Runs a task now, in this process, through the whole pipeline, and resolves to how the
+   * run ended — `success`, `failure`, `locked`, `skipped` (with a reason) or `timeout` —
+   * never rejecting.
+   */
+  run<T extends Interactor>(
+    task: TaskClass<T>,
+    ...args: TaskArgs<T>
+  ): Promise<RunResult<TaskResult<T>>>;
+  run(task: string, ...args: unknown[]): Promise<RunResult>;
+  run(task: string | TaskClass, ...args: unknown[]): Promise<RunResult> {
+    return this.runner.run(this.registry.resolve(task), { trigger: 'call', args });
   }
 
   /**

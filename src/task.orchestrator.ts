@@ -11,6 +11,11 @@ import {
   INTERACTORS_TRANSPORT,
 } from './interactors.constants.js';
 import { JobProcessor } from './queueing/job.processor.js';
+import { TaskRegistry } from './discovery/task.registry.js';
+import { TaskLogger } from './execution/task-logger.js';
+import { EnvironmentInterceptor } from './interceptors/environment.interceptor.js';
+import { InteractorsMetrics } from './metrics/interactors.metrics.js';
+import { LOGGER_CONTEXT } from './interactors.constants.js';
 import type { JobQueue } from './queueing/job-queue.interface.js';
 import type { InteractorsConfig } from './interactors.config.js';
 import { TaskRunner } from './execution/task.runner.js';
@@ -26,7 +31,18 @@ import type { InteractorsTransport } from './transport/transport.interface.js';
 export class TaskOrchestrator
   implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
+  private readonly logger = new TaskLogger(LOGGER_CONTEXT);
+  private readonly onUnhandledRejection = (reason: unknown) => {
+    this.logger.error(
+      `Unhandled rejection (a promise nobody awaited, e.g. inside a task's call()): ${(reason as Error)?.message ?? String(reason)}`,
+      (reason as Error)?.stack,
+    );
+  };
+
   constructor(
+    private readonly registry: TaskRegistry,
+    private readonly environment: EnvironmentInterceptor,
+    private readonly metrics: InteractorsMetrics,
     private readonly dispatcher: TaskDispatcher,
     private readonly runner: TaskRunner,
     private readonly processor: JobProcessor,
@@ -36,13 +52,29 @@ export class TaskOrchestrator
   ) {}
 
   onApplicationBootstrap(): void {
+    // Node ends the process on an unhandled rejection; a task's stray promise must not.
+    if (this.config.catchUnhandledRejections && process.listenerCount('unhandledRejection') === 0) {
+      process.on('unhandledRejection', this.onUnhandledRejection);
+    }
+    this.metrics.addDepthSource(this.jobs);
+    const tasks = this.registry.all();
+    const disabled = tasks
+      .filter((task) => !this.environment.allows(task))
+      .map((task) => task.name);
+    if (disabled.length) {
+      this.logger.log(
+        `Disabled in environment "${this.config.environment ?? '(none)'}": ${disabled.join(', ')} ` +
+          '(their ticks are not fired; INTERACTORS_FORCE=<names or *> turns them on)',
+      );
+    }
     if (this.config.worker) {
       const consumed = this.config.consume.map(
         (name) => [name, this.config.queues.get(name)!] as const,
       );
       this.jobs.start(new Map(consumed), this.processor.handle);
     }
-    if (this.config.scheduler) this.dispatcher.start();
+    if (this.config.scheduler)
+      this.dispatcher.start(tasks.filter((task) => this.environment.allows(task)));
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -52,6 +84,7 @@ export class TaskOrchestrator
   }
 
   async onApplicationShutdown(): Promise<void> {
+    process.off('unhandledRejection', this.onUnhandledRejection);
     await Promise.all([this.jobs.close(), this.transport.close()]);
   }
 }

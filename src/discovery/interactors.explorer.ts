@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger, Scope, type OnModuleInit } from '@nestjs/common';
+import { TaskLogger } from '../execution/task-logger.js';
+import { Inject, Injectable, Scope, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, ExternalContextCreator } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import {
@@ -10,6 +11,7 @@ import {
 } from '../interactors.constants.js';
 import type { InteractorsConfig } from '../interactors.config.js';
 import { InvalidTaskDefinitionsError } from '../errors/invalid-task-definitions.error.js';
+import { currentRun } from '../execution/task-run.js';
 import type { Interactor } from '../task/interactor.js';
 import type { TaskOptions } from '../task/task-options.interface.js';
 import { taskNameProblem, validateTaskOptions } from '../task/task-options.validation.js';
@@ -23,7 +25,7 @@ import { TaskRegistry } from './task.registry.js';
  */
 @Injectable()
 export class InteractorsExplorer implements OnModuleInit {
-  private readonly logger = new Logger(LOGGER_CONTEXT);
+  private readonly logger = new TaskLogger(LOGGER_CONTEXT);
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -95,7 +97,7 @@ export class InteractorsExplorer implements OnModuleInit {
         queue: options.queue ?? DEFAULT_QUEUE,
         handler: this.externalContextCreator.create(
           instance as object,
-          instance.call,
+          enterCall(instance),
           'call',
           undefined,
           undefined,
@@ -117,6 +119,25 @@ export class InteractorsExplorer implements OnModuleInit {
       );
     }
   }
+}
+
+/**
+ * `call()` wrapped to mark the run as entered, so a refusal can be told apart from a
+ * failure by where it happened. Method metadata is copied, so `@UseGuards` on `call()`
+ * and `context.getHandler()` lookups see the same as on the method itself.
+ */
+function enterCall(instance: Interactor): (...args: unknown[]) => unknown {
+  const call = instance.call;
+  const enter = function (...args: unknown[]): unknown {
+    const run = currentRun();
+    if (run) run.entered = true;
+    return call.apply(instance, args);
+  };
+  for (const key of Reflect.getMetadataKeys(call)) {
+    Reflect.defineMetadata(key, Reflect.getMetadata(key, call), enter);
+  }
+  Object.defineProperty(enter, 'name', { value: 'call' });
+  return enter;
 }
 
 /** The task class a provider holds, covering class, `useClass`, `useFactory` and `useValue`. */

@@ -5,3 +5,4 @@ export * from './unknown-task.error.js';
 export * from './invalid-job-options.error.js';
 export * from './invalid-task-arguments.error.js';
 export * from './unknown-queue.error.js';
+export * from './task-timeout.error.js';

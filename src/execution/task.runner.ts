@@ -1,14 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
-import { Injectable, Logger } from '@nestjs/common';
-import { LOGGER_CONTEXT } from '../interactors.constants.js';
+import { ForbiddenException, Injectable } from '@nestjs/common';
 import type { TaskDefinition } from '../discovery/task-definition.js';
-import { runInContext, type RunTrigger } from './task-run.js';
-
-/** How one run ended. @internal */
-export type RunResult =
-  | { readonly outcome: 'success'; readonly value: unknown; readonly durationMs: number }
-  | { readonly outcome: 'failure'; readonly error: unknown; readonly durationMs: number };
+import { TaskTimeoutError } from '../errors/task-timeout.error.js';
+import { EnvironmentInterceptor } from '../interceptors/environment.interceptor.js';
+import { MetricsInterceptor } from '../interceptors/metrics.interceptor.js';
+import {
+  finish,
+  type RunNext,
+  type TaskInterceptor,
+} from '../interceptors/task-interceptor.interface.js';
+import { LOGGER_CONTEXT } from '../interactors.constants.js';
+import type { RunResult } from './run-result.js';
+import { RunHooks } from './run-hooks.js';
+import { TaskLogger } from './task-logger.js';
+import { ActiveRun, runInContext, type RunTrigger } from './task-run.js';
 
 /** @internal */
 export interface RunRequest {
@@ -19,21 +24,48 @@ export interface RunRequest {
   readonly runId?: string;
 }
 
+const noop = () => undefined;
+
 /**
- * Runs one task once: builds the run context, calls the task through the user's Nest
- * enhancers, records the outcome. Every trigger goes through here; it never rejects.
+ * The one way any trigger runs a task: builds the run context, then the task's chain —
+ * the built-in interceptors, outermost first (metrics → environment), then the user's
+ * Nest guards and interceptors and `call()`. Every run ends as one result; it never rejects.
  * @internal
  */
 @Injectable()
 export class TaskRunner {
-  private readonly logger = new Logger(LOGGER_CONTEXT);
-  private readonly inFlight = new Set<Promise<RunResult>>();
+  private readonly logger = new TaskLogger(LOGGER_CONTEXT);
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly chains = new Map<TaskDefinition, RunNext>();
+  private readonly interceptors: readonly TaskInterceptor[];
+
+  constructor(
+    metrics: MetricsInterceptor,
+    environment: EnvironmentInterceptor,
+    private readonly hooks: RunHooks,
+  ) {
+    this.interceptors = [metrics, environment];
+  }
 
   run(task: TaskDefinition, request: RunRequest): Promise<RunResult> {
-    const promise = this.execute(task, request);
-    this.inFlight.add(promise);
-    void promise.finally(() => this.inFlight.delete(promise));
-    return promise;
+    const run = new ActiveRun(
+      task.name,
+      request.runId ?? randomUUID(),
+      request.trigger,
+      request.dueAt,
+      request.attempt ?? 1,
+      request.args ?? [],
+    );
+    const result = runInContext(run, () => this.chainOf(task)(run)).then((outcome) => {
+      this.report(outcome);
+      this.hooks.emit(outcome);
+      return outcome;
+    });
+    // Shutdown waits for call() itself, which may outlive a timed-out run's result.
+    const tracked = result.then(() => run.settled);
+    this.inFlight.add(tracked);
+    void tracked.finally(() => this.inFlight.delete(tracked));
+    return result;
   }
 
   /** Runs in flight in this process. */
@@ -56,27 +88,85 @@ export class TaskRunner {
     return this.inFlight.size;
   }
 
-  private async execute(task: TaskDefinition, request: RunRequest): Promise<RunResult> {
-    const context = {
-      task: task.name,
-      runId: request.runId ?? randomUUID(),
-      trigger: request.trigger,
-      dueAt: request.dueAt,
-      attempt: request.attempt ?? 1,
+  /** The task's chain, composed once. */
+  private chainOf(task: TaskDefinition): RunNext {
+    const cached = this.chains.get(task);
+    if (cached) return cached;
+    let composed: RunNext = this.invoke(task);
+    for (const interceptor of this.interceptors.toReversed()) {
+      const step = interceptor.bind(task);
+      if (!step) continue;
+      const next: RunNext = composed;
+      composed = (run) => step(run, next);
+    }
+    const inner = composed;
+    const chain: RunNext = (run) =>
+      inner(run).catch((error: unknown) => finish(run, 'failure', { error }));
+    this.chains.set(task, chain);
+    return chain;
+  }
+
+  /** The innermost step: `call()` through the user's enhancers, with the task's timeout. */
+  private invoke(task: TaskDefinition): RunNext {
+    const timeout = task.options.timeout;
+    return async (run) => {
+      let call: Promise<unknown>;
+      try {
+        call = task.handler(...run.args);
+      } catch (error) {
+        call = Promise.reject(error);
+      }
+      run.settled = call.then(noop, noop);
+      try {
+        const value = await (timeout === undefined ? call : withTimeout(call, timeout, run));
+        return finish(run, 'success', { value });
+      } catch (error) {
+        if (error instanceof TaskTimeoutError && run.signal.reason === error) {
+          return finish(run, 'timeout', { error });
+        }
+        // A refusal before call() was entered is the user's guard saying no, not a failure.
+        if (!run.entered && error instanceof ForbiddenException) {
+          return finish(run, 'skipped', { reason: 'guard' });
+        }
+        return finish(run, 'failure', { error });
+      }
     };
-    const started = performance.now();
-    try {
-      const value = await runInContext(context, () => task.handler(...(request.args ?? [])));
-      const durationMs = performance.now() - started;
-      this.logger.log(`${task.name} success ${Math.round(durationMs)}ms`);
-      return { outcome: 'success', value, durationMs };
-    } catch (error) {
-      const durationMs = performance.now() - started;
+  }
+
+  private report(result: RunResult): void {
+    const took = `${Math.round(result.durationMs)}ms`;
+    if (result.outcome === 'failure' || result.outcome === 'timeout') {
+      const error = result.error as Error | undefined;
       this.logger.error(
-        `${task.name} failure ${Math.round(durationMs)}ms: ${(error as Error)?.message ?? String(error)}`,
-        (error as Error)?.stack,
+        `${result.task} ${result.outcome} ${took} (trigger ${result.trigger}` +
+          (result.dueAt !== undefined ? `, due ${new Date(result.dueAt).toISOString()}` : '') +
+          `, attempt ${result.attempt}, run ${result.runId}): ${error?.message ?? String(error)}`,
+        error?.stack,
       );
-      return { outcome: 'failure', error, durationMs };
+    } else {
+      this.logger.log(
+        `${result.task} ${result.outcome}${result.reason ? ` (${result.reason})` : ''} ${took}`,
+      );
     }
   }
+}
+
+function withTimeout(call: Promise<unknown>, ms: number, run: ActiveRun): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const error = new TaskTimeoutError(run.task, ms);
+      run.abort(error);
+      reject(error);
+    }, ms);
+    call.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }

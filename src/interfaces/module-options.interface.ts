@@ -1,4 +1,5 @@
 import type { Redis, RedisOptions } from 'ioredis';
+import type { Registry } from 'prom-client';
 import type { Clock } from '../scheduling/clock.js';
 
 /** A duty a process takes on. @publicApi */
@@ -41,6 +42,24 @@ export interface InteractorsModuleOptions {
   prefix?: string;
   /** The deployment environment (`production`, `staging`, ...). */
   environment?: string;
+  /**
+   * Default `environments` of every task that names none: e.g. `['production']` turns every
+   * task off elsewhere at once. `INTERACTORS_FORCE` (task names, or `*`) forces tasks on.
+   * @default every environment
+   */
+  environments?: string[];
+  /**
+   * Prometheus metrics, on prom-client's global registry (which `@willsoto/nestjs-prometheus`
+   * serves) or the given one; `false` turns them off.
+   * @default { registry: prom-client's global registry }
+   */
+  metrics?: false | { registry?: Registry };
+  /**
+   * Log a rejected promise nobody awaited (e.g. inside a task) instead of letting Node end
+   * the process. Set `false` if your app handles `unhandledRejection` itself.
+   * @default true
+   */
+  catchUnhandledRejections?: boolean;
   /**
    * Duties of this process. The `INTERACTORS_ROLES` environment variable, when set,
    * overrides it (comma-separated; empty means neither).

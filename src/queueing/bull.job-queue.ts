@@ -1,10 +1,20 @@
-import { Logger } from '@nestjs/common';
-import { DelayedError, UnrecoverableError, Worker, type Queue } from 'bullmq';
+import { TaskLogger } from '../execution/task-logger.js';
+import { DelayedError, UnrecoverableError, Worker, type JobType, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { InteractorsConfig } from '../interactors.config.js';
 import { LOGGER_CONTEXT } from '../interactors.constants.js';
 import type { JobEnvelope } from './job-envelope.js';
 import type { JobAddOptions, JobHandler, JobQueue } from './job-queue.interface.js';
+
+const JOB_STATES: JobType[] = [
+  'waiting',
+  'prioritized',
+  'delayed',
+  'active',
+  'completed',
+  'failed',
+  'waiting-children',
+];
 
 /** The BullMQ connection of the module, and whether the module owns (and closes) it. @internal */
 export interface BullConnection {
@@ -14,7 +24,7 @@ export interface BullConnection {
 
 /** Queues and workers on BullMQ. @internal */
 export class BullJobQueue implements JobQueue {
-  private readonly logger = new Logger(LOGGER_CONTEXT);
+  private readonly logger = new TaskLogger(LOGGER_CONTEXT);
   private readonly workers: Worker[] = [];
   private stopping: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -23,7 +33,21 @@ export class BullJobQueue implements JobQueue {
     private readonly queues: ReadonlyMap<string, Queue>,
     private readonly connection: BullConnection,
     private readonly config: InteractorsConfig,
+    private readonly onStalled: (queue: string) => void,
   ) {}
+
+  async depths(): Promise<Array<{ queue: string; state: string; count: number }>> {
+    const perQueue = await Promise.all(
+      [...this.queues].map(async ([queue, instance]) =>
+        Object.entries(await instance.getJobCounts(...JOB_STATES)).map(([state, count]) => ({
+          queue,
+          state,
+          count,
+        })),
+      ),
+    );
+    return perQueue.flat();
+  }
 
   async add(queue: string, envelope: JobEnvelope, options: JobAddOptions): Promise<string> {
     const { completed, failed } = this.config.retention;
@@ -78,6 +102,7 @@ export class BullJobQueue implements JobQueue {
       });
       worker.on('ready', () => (down = false));
       worker.on('stalled', (jobId) => {
+        this.onStalled(name);
         this.logger.warn(
           `Job ${jobId} of queue "${name}" stalled (its worker died or hung); it is re-delivered`,
         );

@@ -44,6 +44,8 @@ export interface JobQueue {
   stopWorkers(graceMs: number): Promise<void>;
   /** Closes queues and connections; idempotent. */
   close(): Promise<void>;
+  /** Jobs per declared queue and state, for the scrape-time gauge. */
+  depths(): Promise<Array<{ queue: string; state: string; count: number }>>;
 }
 
 /** Delay before attempt `attempt + 1` after `attempt` failed. @internal */

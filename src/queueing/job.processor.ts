@@ -1,8 +1,10 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { TaskLogger } from '../execution/task-logger.js';
+import { Inject, Injectable } from '@nestjs/common';
 import { TaskRegistry } from '../discovery/task.registry.js';
 import { TaskRunner } from '../execution/task.runner.js';
 import type { InteractorsConfig } from '../interactors.config.js';
 import { INTERACTORS_CONFIG, LOGGER_CONTEXT } from '../interactors.constants.js';
+import { InteractorsMetrics } from '../metrics/interactors.metrics.js';
 import { decodeEnvelope } from './job-envelope.js';
 import type { IncomingJob, JobVerdict } from './job-queue.interface.js';
 
@@ -12,11 +14,12 @@ import type { IncomingJob, JobVerdict } from './job-queue.interface.js';
  */
 @Injectable()
 export class JobProcessor {
-  private readonly logger = new Logger(LOGGER_CONTEXT);
+  private readonly logger = new TaskLogger(LOGGER_CONTEXT);
 
   constructor(
     private readonly registry: TaskRegistry,
     private readonly runner: TaskRunner,
+    private readonly metrics: InteractorsMetrics,
     @Inject(INTERACTORS_CONFIG) private readonly config: InteractorsConfig,
   ) {}
 
@@ -38,6 +41,9 @@ export class JobProcessor {
       return { kind: 'reject', reason };
     }
     const { envelope, args } = decoded;
+    if (this.metrics.enabled) {
+      this.metrics.queueWait.labels(queue).observe(Math.max(0, Date.now() - job.readyAt) / 1000);
+    }
     const result = await this.runner.run(task, {
       trigger: 'queue',
       args,
@@ -45,8 +51,13 @@ export class JobProcessor {
       attempt: job.attempt,
       runId: envelope.runId,
     });
-    return result.outcome === 'success'
-      ? { kind: 'done' }
-      : { kind: 'failed', error: result.error };
+    switch (result.outcome) {
+      case 'failure':
+      case 'timeout':
+        return { kind: 'failed', error: result.error };
+      default:
+        // Skipped runs complete: retrying would only skip them again.
+        return { kind: 'done' };
+    }
   };
 }

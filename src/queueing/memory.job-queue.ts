@@ -52,6 +52,17 @@ export class MemoryJobQueue implements JobQueue {
     return id;
   }
 
+  async depths(): Promise<Array<{ queue: string; state: string; count: number }>> {
+    const counts = new Map<string, { queue: string; state: string; count: number }>();
+    for (const { queue, state } of this.jobs.values()) {
+      const key = `${queue}/${state}`;
+      const entry = counts.get(key) ?? { queue, state, count: 0 };
+      entry.count++;
+      counts.set(key, entry);
+    }
+    return [...counts.values()];
+  }
+
   start(queues: ReadonlyMap<string, { concurrency: number }>, handler: JobHandler): void {
     this.workers = queues;
     this.handler = handler;

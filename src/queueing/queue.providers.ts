@@ -12,6 +12,7 @@ import type { QueueDeclarations } from '../interfaces/module-options.interface.j
 import { createRedisClient } from '../transport/redis-connection.js';
 import { BullJobQueue, type BullConnection } from './bull.job-queue.js';
 import { MemoryJobQueue } from './memory.job-queue.js';
+import { InteractorsMetrics } from '../metrics/interactors.metrics.js';
 
 /** BullMQ's connection: waits out outages (no per-request retry limit), reconnects with a capped backoff. */
 const bullConnectionProvider: Provider = {
@@ -55,11 +56,13 @@ export function queueProviders(declarations: QueueDeclarations | undefined): Pro
     provide: INTERACTORS_JOB_QUEUE,
     inject: [
       INTERACTORS_CONFIG,
+      InteractorsMetrics,
       INTERACTORS_BULL_CONNECTION,
       ...names.map((name) => getQueueToken(name)),
     ],
     useFactory: (
       config: InteractorsConfig,
+      metrics: InteractorsMetrics,
       connection: BullConnection | null,
       ...instances: Queue[]
     ) =>
@@ -68,6 +71,7 @@ export function queueProviders(declarations: QueueDeclarations | undefined): Pro
             new Map(names.map((name, i) => [name, instances[i]!])),
             connection,
             config,
+            (queue) => metrics.enabled && metrics.stalled.labels(queue).inc(),
           )
         : new MemoryJobQueue(config),
   };

@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { TaskLogger } from '../execution/task-logger.js';
+import { Inject, Injectable } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import {
   INTERACTORS_CONFIG,
@@ -34,7 +35,7 @@ export interface DueTick {
  */
 @Injectable()
 export class TaskDispatcher {
-  private readonly logger = new Logger(LOGGER_CONTEXT);
+  private readonly logger = new TaskLogger(LOGGER_CONTEXT);
   private slots: Slot[] = [];
   private running = false;
 
@@ -46,10 +47,10 @@ export class TaskDispatcher {
     @Inject(INTERACTORS_CONFIG) private readonly config: InteractorsConfig,
   ) {}
 
-  start(): void {
+  /** Schedules the given tasks' crons (those disabled in this environment are left out by the caller). */
+  start(tasks: readonly TaskDefinition[] = this.registry.all()): void {
     const now = this.config.clock.now();
-    this.slots = this.registry
-      .all()
+    this.slots = tasks
       .filter((task) => task.schedule)
       .map((task) => ({ task, nextDueAt: task.schedule!.next(now) }));
     this.running = true;

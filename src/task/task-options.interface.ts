@@ -43,4 +43,17 @@ export interface TaskOptions {
   attempts?: number;
   /** Delay between attempts of a queued run, in milliseconds, or a BullMQ backoff strategy. */
   backoff?: TaskBackoff;
+  /**
+   * Environments the task runs in; elsewhere its runs are skipped (reason `environment`)
+   * and its ticks not fired, unless `INTERACTORS_FORCE` names it (or is `*`).
+   * @default the module's `environments`, itself every environment by default
+   */
+  environments?: string[];
+  /** `false` leaves this task out of the Prometheus metrics. @default true */
+  metrics?: boolean;
+  /**
+   * Milliseconds after which a run ends as `timeout` and its `AbortSignal` aborts.
+   * `call()` cannot be stopped from outside: watch `TaskRun.current().signal`.
+   */
+  timeout?: number;
 }

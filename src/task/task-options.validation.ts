@@ -3,7 +3,18 @@ import { DEFAULT_QUEUE, TASK_NAME_PATTERN, isTaskName } from '../interactors.con
 import type { InteractorsConfig } from '../interactors.config.js';
 import type { TaskOptions } from './task-options.interface.js';
 
-const KNOWN_OPTIONS = ['name', 'cron', 'timeZone', 'run', 'queue', 'attempts', 'backoff'];
+const KNOWN_OPTIONS = [
+  'name',
+  'cron',
+  'timeZone',
+  'run',
+  'queue',
+  'attempts',
+  'backoff',
+  'environments',
+  'metrics',
+  'timeout',
+];
 
 /** A task name's problem, or undefined when it follows the grammar. @internal */
 export function taskNameProblem(name: unknown): string | undefined {
@@ -92,7 +103,30 @@ export function validateTaskOptions(
       `backoff ${JSON.stringify(options.backoff)} is not valid; use milliseconds (e.g. 5000) or { type: "fixed" | "exponential", delay: 5000 }`,
     );
   }
+  if (options.environments !== undefined && !isStringList(options.environments)) {
+    problem(
+      `environments must be a list of environment names such as ["production"], got ${JSON.stringify(options.environments)}`,
+    );
+  }
+  if (options.metrics !== undefined && typeof options.metrics !== 'boolean') {
+    problem(`metrics must be true or false, got ${JSON.stringify(options.metrics)}`);
+  }
+  if (
+    options.timeout !== undefined &&
+    !(
+      typeof options.timeout === 'number' &&
+      Number.isFinite(options.timeout) &&
+      options.timeout > 0
+    )
+  ) {
+    problem(`timeout ${JSON.stringify(options.timeout)} must be a positive number of milliseconds`);
+  }
   return { problems, schedule };
+}
+
+/** A list of non-empty strings. @internal */
+export function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string' && item.length > 0);
 }
 
 function isBackoff(value: unknown): boolean {

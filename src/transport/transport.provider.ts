@@ -1,4 +1,5 @@
-import { Logger, type Provider } from '@nestjs/common';
+import { TaskLogger } from '../execution/task-logger.js';
+import { type Provider } from '@nestjs/common';
 import {
   INTERACTORS_CONFIG,
   INTERACTORS_TRANSPORT,
@@ -21,7 +22,7 @@ export const transportProvider: Provider = {
   provide: INTERACTORS_TRANSPORT,
   inject: [INTERACTORS_CONFIG],
   useFactory: async (config: InteractorsConfig): Promise<InteractorsTransport> => {
-    const logger = new Logger(LOGGER_CONTEXT);
+    const logger = new TaskLogger(LOGGER_CONTEXT);
     if (config.redis === undefined) {
       logger.warn(
         'No "redis" configured: using the in-memory transport (one process, nothing survives a restart)',
