@@ -1,5 +1,6 @@
 import { Controller, Get, Module, Param, Post } from '@nestjs/common';
 import { GatesModule, GatesStore, OpenTheGates } from '#gates';
+import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { Interactors, InteractorsModule } from 'nestjs-interactors';
 
 @Controller()
@@ -36,6 +37,8 @@ const redisUrl = process.env.REDIS_URL || undefined;
       queues: { gates: { concurrency: 2 } },
     }),
     GatesModule.register({ redisUrl, prefix: 'demo' }),
+    // Serves prom-client's global registry, where the module's metrics live by default.
+    PrometheusModule.register(),
   ],
   controllers: [GatesController],
 })
