@@ -234,5 +234,25 @@ describe('shutdown', () => {
         await observer.quit();
       }
     });
+
+    it('leaves no socket or timer of its own open once closed (Redis, both roles, a tick fired)', async () => {
+      const open = () => process.getActiveResourcesInfo().filter((kind) => kind !== 'PipeWrap');
+      await sleep(50);
+      const before = open();
+      const app = await boot([EverySecond], { redis: REDIS_URL });
+      await waitFor(() => app.get(RunLog).runs.length >= 1, 3_500, 'a tick');
+      expect(open().filter((kind) => kind === 'TCPSocketWrap').length).toBeGreaterThan(0);
+      await app.close();
+      await waitFor(
+        () => open().filter((kind) => kind === 'TCPSocketWrap').length === 0,
+        2_000,
+        'every socket to close',
+      ).catch(() => undefined);
+      expect(open().filter((kind) => kind === 'TCPSocketWrap')).toEqual([]);
+      // timers: no more than before the app (Vitest keeps one of its own)
+      expect(open().filter((kind) => kind === 'Timeout').length).toBeLessThanOrEqual(
+        before.filter((kind) => kind === 'Timeout').length,
+      );
+    });
   });
 });
