@@ -42,6 +42,7 @@ export interface InteractorsConfig {
     failed: { count: number; age: number };
   };
   readonly unknownTask: { retryDelay: number; window: number };
+  readonly lockedJob: { retryDelay: number; window: number };
   readonly appVersion: string | undefined;
   readonly clock: Clock;
 }
@@ -62,6 +63,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'shutdownGrace',
   'retention',
   'unknownTask',
+  'lockedJob',
   'appVersion',
   'clock',
   'environments',
@@ -188,6 +190,10 @@ export function resolveConfig(
     unknownTask: {
       retryDelay: positive('unknownTask.retryDelay', options.unknownTask?.retryDelay, 5_000),
       window: positive('unknownTask.window', options.unknownTask?.window, 600_000),
+    },
+    lockedJob: {
+      retryDelay: positive('lockedJob.retryDelay', options.lockedJob?.retryDelay, 5_000),
+      window: positive('lockedJob.window', options.lockedJob?.window, 600_000),
     },
     appVersion: options.appVersion ?? env.npm_package_version,
     clock: options.clock ?? systemClock,

@@ -30,3 +30,5 @@ export function isTaskName(name: unknown): name is string {
 export const INTERACTORS_JOB_QUEUE = 'interactors:job-queue';
 /** DI token of the module's BullMQ connection (null with the in-memory transport). @internal */
 export const INTERACTORS_BULL_CONNECTION = 'interactors:bull-connection';
+/** DI token of the lock backend (redlock over Redis, or in-memory). @internal */
+export const INTERACTORS_LOCKS = 'interactors:locks';

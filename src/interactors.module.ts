@@ -9,7 +9,9 @@ import { resolveConfig } from './interactors.config.js';
 import {
   INTERACTORS_CLOCK,
   INTERACTORS_CONFIG,
+  INTERACTORS_LOCKS,
   INTERACTORS_QUEUES,
+  INTERACTORS_TRANSPORT,
 } from './interactors.constants.js';
 import type { InteractorsConfig } from './interactors.config.js';
 import {
@@ -21,6 +23,12 @@ import { TaskDispatcher } from './scheduling/task.dispatcher.js';
 import { TickFirer } from './scheduling/tick.firer.js';
 import { TaskOrchestrator } from './task.orchestrator.js';
 import { RunHooks } from './execution/run-hooks.js';
+import { LockInterceptor } from './interceptors/lock.interceptor.js';
+import { InteractorsLocks } from './locking/interactors.locks.js';
+import { MemoryLockBackend } from './locking/memory.lock-backend.js';
+import { RedisLockBackend } from './locking/redis.lock-backend.js';
+import { RedisTransport } from './transport/redis.transport.js';
+import type { InteractorsTransport } from './transport/transport.interface.js';
 import { EnvironmentInterceptor } from './interceptors/environment.interceptor.js';
 import { MetricsInterceptor } from './interceptors/metrics.interceptor.js';
 import { InteractorsMetrics } from './metrics/interactors.metrics.js';
@@ -69,10 +77,20 @@ import { transportProvider } from './transport/transport.provider.js';
     MetricsInterceptor,
     EnvironmentInterceptor,
     RunHooks,
+    LockInterceptor,
+    InteractorsLocks,
+    {
+      provide: INTERACTORS_LOCKS,
+      inject: [INTERACTORS_TRANSPORT, INTERACTORS_CONFIG],
+      useFactory: (transport: InteractorsTransport, config: InteractorsConfig) =>
+        transport instanceof RedisTransport
+          ? new RedisLockBackend(transport.client, config.prefix)
+          : new MemoryLockBackend(),
+    },
     TaskEnqueuer,
     JobProcessor,
     Interactors,
   ],
-  exports: [Interactors, INTERACTORS_CLOCK, InteractorsMetrics, RunHooks],
+  exports: [Interactors, INTERACTORS_CLOCK, InteractorsMetrics, RunHooks, InteractorsLocks],
 })
 export class InteractorsModule extends ConfigurableModuleClass {}

@@ -6,3 +6,4 @@ export * from './invalid-job-options.error.js';
 export * from './invalid-task-arguments.error.js';
 export * from './unknown-queue.error.js';
 export * from './task-timeout.error.js';
+export * from './lock.errors.js';

@@ -4,6 +4,7 @@ import type { TaskDefinition } from '../discovery/task-definition.js';
 import { TaskTimeoutError } from '../errors/task-timeout.error.js';
 import { EnvironmentInterceptor } from '../interceptors/environment.interceptor.js';
 import { MetricsInterceptor } from '../interceptors/metrics.interceptor.js';
+import { LockInterceptor } from '../interceptors/lock.interceptor.js';
 import {
   finish,
   type RunNext,
@@ -42,9 +43,10 @@ export class TaskRunner {
   constructor(
     metrics: MetricsInterceptor,
     environment: EnvironmentInterceptor,
+    lock: LockInterceptor,
     private readonly hooks: RunHooks,
   ) {
-    this.interceptors = [metrics, environment];
+    this.interceptors = [metrics, environment, lock];
   }
 
   run(task: TaskDefinition, request: RunRequest): Promise<RunResult> {

@@ -93,6 +93,13 @@ export interface InteractorsModuleOptions {
    * @default { retryDelay: 5000, window: 600000 }
    */
   unknownTask?: { retryDelay?: number; window?: number };
+  /**
+   * A job from an explicit enqueue whose task's lock is held is re-delayed every
+   * `retryDelay` ms (not counted as an attempt) for up to `window` ms, then failed.
+   * Jobs of cron ticks complete as `locked` instead.
+   * @default { retryDelay: 5000, window: 600000 }
+   */
+  lockedJob?: { retryDelay?: number; window?: number };
   /** Version of this app, recorded in each job's envelope. @default process.env.npm_package_version */
   appVersion?: string;
   /** Time source of the scheduler. @default the system clock */

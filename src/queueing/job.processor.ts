@@ -55,6 +55,16 @@ export class JobProcessor {
       case 'failure':
       case 'timeout':
         return { kind: 'failed', error: result.error };
+      case 'locked': {
+        // A tick's job that finds its lock held is that tick's run done elsewhere; an
+        // explicit enqueue is work someone asked for, so it waits for the lock.
+        const { retryDelay, window } = this.config.lockedJob;
+        if (envelope.dueAt !== undefined) return { kind: 'done' };
+        if (Date.now() - job.readyAt < window) return { kind: 'later', delay: retryDelay };
+        const reason = `Task "${job.name}" stayed locked for ${window} ms (job ${job.id} on queue "${queue}"); giving up`;
+        this.logger.error(reason);
+        return { kind: 'reject', reason };
+      }
       default:
         // Skipped runs complete: retrying would only skip them again.
         return { kind: 'done' };

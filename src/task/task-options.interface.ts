@@ -1,6 +1,20 @@
 /** What a cron tick of a task does. @publicApi */
 export type TaskRunMode = 'queue' | 'inline';
 
+/** Settings of a task's cluster-wide lock. @publicApi */
+export interface TaskLockOptions {
+  /**
+   * The lock's key: a string, or a function of the run's arguments (e.g. one lock per
+   * gate), which is then prefixed with the task name.
+   * @default the task name
+   */
+  key?: string | ((...args: any[]) => string);
+  /** Milliseconds the lock lives without extension; it is extended every ttl/3 while running. @default 30000 */
+  ttl?: number;
+  /** Run even when the lock backend cannot be reached (fail open). @default false */
+  failOpen?: boolean;
+}
+
 /** Retry delay between attempts of a queued run. @publicApi */
 export type TaskBackoff = number | { type: 'fixed' | 'exponential'; delay: number };
 
@@ -51,6 +65,11 @@ export interface TaskOptions {
   environments?: string[];
   /** `false` leaves this task out of the Prometheus metrics. @default true */
   metrics?: boolean;
+  /**
+   * Makes the task a cluster-wide singleton: a run while another holds the lock ends as
+   * `locked`; with the lock backend unreachable, `skipped` (`lock_unavailable`).
+   */
+  lock?: boolean | TaskLockOptions;
   /**
    * Milliseconds after which a run ends as `timeout` and its `AbortSignal` aborts.
    * `call()` cannot be stopped from outside: watch `TaskRun.current().signal`.

@@ -14,6 +14,7 @@ const KNOWN_OPTIONS = [
   'environments',
   'metrics',
   'timeout',
+  'lock',
 ];
 
 /** A task name's problem, or undefined when it follows the grammar. @internal */
@@ -120,6 +121,34 @@ export function validateTaskOptions(
     )
   ) {
     problem(`timeout ${JSON.stringify(options.timeout)} must be a positive number of milliseconds`);
+  }
+  if (options.lock !== undefined && typeof options.lock !== 'boolean') {
+    const lock = options.lock as Record<string, unknown> | null;
+    if (lock === null || typeof lock !== 'object') {
+      problem(
+        `lock must be true, false or { key?, ttl?, failOpen? }, got ${JSON.stringify(options.lock)}`,
+      );
+    } else {
+      for (const key of Object.keys(lock)) {
+        if (!['key', 'ttl', 'failOpen'].includes(key))
+          problem(`lock option "${key}" is not known; use key, ttl or failOpen`);
+      }
+      if (
+        lock.key !== undefined &&
+        typeof lock.key !== 'string' &&
+        typeof lock.key !== 'function'
+      ) {
+        problem("lock.key must be a string or a function of the run's arguments returning one");
+      }
+      if (
+        lock.ttl !== undefined &&
+        !(typeof lock.ttl === 'number' && Number.isFinite(lock.ttl) && lock.ttl >= 100)
+      ) {
+        problem(`lock.ttl ${JSON.stringify(lock.ttl)} must be a number of milliseconds ≥ 100`);
+      }
+      if (lock.failOpen !== undefined && typeof lock.failOpen !== 'boolean')
+        problem('lock.failOpen must be true or false');
+    }
   }
   return { problems, schedule };
 }

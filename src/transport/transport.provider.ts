@@ -32,6 +32,8 @@ export const transportProvider: Provider = {
     const client = createRedisClient(config.redis, {
       lazyConnect: true,
       enableOfflineQueue: false,
+      // A lock and its fencing INCR leave in one write.
+      enableAutoPipelining: true,
       commandTimeout: config.commandTimeout,
       maxRetriesPerRequest: 1,
       retryStrategy: (attempt) => Math.min(attempt * 200, config.reconnectMaxDelay),
