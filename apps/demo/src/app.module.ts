@@ -20,9 +20,15 @@ class GatesController {
     return this.interactors.list();
   }
 
+  /** Runs OpenTheGates now and tells how the run ended (`success`, `locked`, ...). */
+  @Post('gates/open')
+  openAll() {
+    return this.interactors.run(OpenTheGates);
+  }
+
   @Post('gates/:gate/open')
   open(@Param('gate') gate: string) {
-    return this.interactors.call(OpenTheGates, gate);
+    return this.interactors.run(OpenTheGates, gate);
   }
 }
 

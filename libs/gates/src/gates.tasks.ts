@@ -2,8 +2,8 @@ import { Logger } from '@nestjs/common';
 import { Interactor, Task } from 'nestjs-interactors';
 import { GatesStore } from './gates.store.js';
 
-/** Opens one gate, or all of them. */
-@Task({ cron: '*/15 * * * *', queue: 'gates' })
+/** Opens one gate, or all of them; never twice at once for the same gate, cluster-wide. */
+@Task({ cron: '*/15 * * * *', queue: 'gates', lock: { key: (gate?: string) => gate ?? 'all' } })
 export class OpenTheGates extends Interactor {
   constructor(private readonly store: GatesStore) {
     super();
@@ -11,7 +11,11 @@ export class OpenTheGates extends Interactor {
 
   async call(gate?: string): Promise<string[]> {
     const gates = gate ? [gate] : this.store.gates;
-    for (const name of gates) await this.store.set(name, 'open');
+    for (const name of gates) {
+      // Gates are heavy: opening one takes a moment.
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      await this.store.set(name, 'open');
+    }
     return gates;
   }
 }
