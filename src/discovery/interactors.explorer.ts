@@ -153,9 +153,11 @@ function requestScopeChain(wrapper: InstanceWrapper, seen = new Set<InstanceWrap
   const label = String(wrapper.name ?? wrapper.token?.toString());
   if (wrapper.scope === Scope.REQUEST || seen.has(wrapper)) return [label];
   seen.add(wrapper);
+  // Nest leaves these undefined for a provider without such dependencies.
   const deps = [
-    ...wrapper.getCtorMetadata(),
-    ...wrapper.getPropertiesMetadata().map((property) => property.wrapper),
+    ...(wrapper.getCtorMetadata() ?? []),
+    ...(wrapper.getPropertiesMetadata() ?? []).map((property) => property.wrapper),
+    ...(wrapper.getEnhancersMetadata() ?? []),
   ];
   for (const dep of deps) {
     if (dep && !dep.isDependencyTreeStatic()) return [label, ...requestScopeChain(dep, seen)];

@@ -7,6 +7,7 @@ import {
   INTERACTORS_BULL_CONNECTION,
   INTERACTORS_CONFIG,
   INTERACTORS_JOB_QUEUE,
+  INTERACTORS_TRANSPORT,
 } from '../interactors.constants.js';
 import type { QueueDeclarations } from '../interfaces/module-options.interface.js';
 import { createRedisClient } from '../transport/redis-connection.js';
@@ -17,7 +18,8 @@ import { InteractorsMetrics } from '../metrics/interactors.metrics.js';
 /** BullMQ's connection: waits out outages (no per-request retry limit), reconnects with a capped backoff. */
 const bullConnectionProvider: Provider = {
   provide: INTERACTORS_BULL_CONNECTION,
-  inject: [INTERACTORS_CONFIG],
+  // After the transport: a Redis that failed the boot must not leave this one reconnecting.
+  inject: [INTERACTORS_CONFIG, INTERACTORS_TRANSPORT],
   useFactory: (config: InteractorsConfig): BullConnection | null => {
     const connection = config.queueConnection;
     if (!connection) return null;

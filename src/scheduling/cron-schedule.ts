@@ -1,12 +1,12 @@
 import { CronTime } from 'cron';
 
 const FIELDS = [
-  { name: 'second', maxStep: 59 },
-  { name: 'minute', maxStep: 59 },
-  { name: 'hour', maxStep: 23 },
-  { name: 'day-of-month', maxStep: 30 },
-  { name: 'month', maxStep: 11 },
-  { name: 'day-of-week', maxStep: 6 },
+  { name: 'second', min: 0, max: 59, maxStep: 59 },
+  { name: 'minute', min: 0, max: 59, maxStep: 59 },
+  { name: 'hour', min: 0, max: 23, maxStep: 23 },
+  { name: 'day-of-month', min: 1, max: 31, maxStep: 30 },
+  { name: 'month', min: 1, max: 12, maxStep: 11 },
+  { name: 'day-of-week', min: 0, max: 7, maxStep: 6 },
 ] as const;
 
 /** A parsed cron expression in one time zone: computes due instants. @internal */
@@ -18,7 +18,7 @@ export class CronSchedule {
     readonly expression: string,
     readonly timeZone: string,
   ) {
-    checkSteps(expression);
+    checkFields(expression);
     this.time = new CronTime(expression, timeZone);
   }
 
@@ -34,10 +34,11 @@ export class CronSchedule {
 }
 
 /**
- * The `cron` package accepts steps larger than their field (`* /61` fires hourly);
- * reject them so a typo never silently changes the schedule.
+ * Names the field of an out-of-range value, which the `cron` package does not, and
+ * rejects steps larger than their field, which it accepts (`* /61` fires hourly), so a
+ * typo never silently changes the schedule. Names (`jan`, `mon`) are left to `cron`.
  */
-function checkSteps(expression: string): void {
+function checkFields(expression: string): void {
   const parts = expression.trim().split(/\s+/);
   if (parts[0]?.startsWith('@')) return;
   if (parts.length !== 5 && parts.length !== 6) {
@@ -48,6 +49,11 @@ function checkSteps(expression: string): void {
     const field = fields[i]!;
     for (const item of part.split(',')) {
       const slash = item.indexOf('/');
+      for (const value of (slash < 0 ? item : item.slice(0, slash)).split('-')) {
+        if (/^\d+$/.test(value) && (+value < field.min || +value > field.max)) {
+          throw new Error(`${field.name} value ${value} out of range ${field.min}-${field.max}`);
+        }
+      }
       if (slash < 0) continue;
       const step = item.slice(slash + 1);
       if (!/^\d+$/.test(step) || +step < 1 || +step > field.maxStep) {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { SCOPE_OPTIONS_METADATA } from '@nestjs/common/constants.js';
 import { TASK_DECORATED_TWICE, TASK_METADATA } from '../interactors.constants.js';
 import type { TaskOptions } from './task-options.interface.js';
 
@@ -21,6 +22,7 @@ export function Task(options: TaskOptions = {}): ClassDecorator {
       Reflect.defineMetadata(TASK_DECORATED_TWICE, true, target);
     }
     Reflect.defineMetadata(TASK_METADATA, options, target);
-    Injectable()(target);
+    // Keep a scope set by an @Injectable() applied before (below) @Task, so boot can report it.
+    Injectable(Reflect.getOwnMetadata(SCOPE_OPTIONS_METADATA, target))(target);
   };
 }
