@@ -109,7 +109,7 @@ describe('invalid task definitions', () => {
     it('rejects a cron with 7 fields', async () => {
       const error = await taskError([SevenFields]);
       expect(error.message).toContain(
-        'Task "SevenFields": cron "* * * * * * *" is invalid (expected 5 or 6 fields, got 7)',
+        'Task "SevenFields": cron "* * * * * * *" is invalid (expected 5 fields (minute precision) or 6 (seconds first), got 7; years are not supported)',
       );
     });
 

@@ -40,6 +40,7 @@ export class InteractorsExplorer implements OnModuleInit {
     const seenInstances = new Set<unknown>();
     const owners = new Map<string, string>();
     const now = this.config.clock.now();
+    const warnings: string[] = [];
 
     for (const wrapper of this.discovery.getProviders()) {
       const type = taskClassOf(wrapper);
@@ -82,6 +83,7 @@ export class InteractorsExplorer implements OnModuleInit {
 
       const validated = validateTaskOptions(name, options, this.config, now);
       taskProblems.push(...validated.problems);
+      warnings.push(...validated.warnings);
       if (taskProblems.length) {
         problems.push(...taskProblems);
         continue;
@@ -112,11 +114,24 @@ export class InteractorsExplorer implements OnModuleInit {
 
     if (problems.length) throw new InvalidTaskDefinitionsError(problems);
     this.registry.register(definitions);
+    for (const warning of warnings) this.logger.warn(warning);
     for (const task of definitions) {
+      const schedule = task.schedule;
       this.logger.verbose(
         `Task ${task.name} (${task.type.name}) → ${task.run === 'queue' ? `queue ${task.queue}` : 'inline'}` +
-          (task.schedule ? `, cron "${task.schedule.expression}" ${task.schedule.timeZone}` : ''),
+          (task.options.cron
+            ? `, cron "${task.options.cron}" ${schedule!.timeZone}`
+            : schedule
+              ? `, ${schedule.expression}`
+              : ''),
       );
+      if (schedule) {
+        const due = [schedule.next(now)];
+        while (due.length < 3) due.push(schedule.next(due.at(-1)!));
+        this.logger.debug(
+          `Task ${task.name} is next due at ${due.map((at) => new Date(at).toISOString()).join(', ')}`,
+        );
+      }
     }
   }
 }

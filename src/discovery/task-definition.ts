@@ -1,6 +1,6 @@
 import type { Interactor } from '../task/interactor.js';
 import type { TaskOptions, TaskRunMode } from '../task/task-options.interface.js';
-import type { CronSchedule } from '../scheduling/cron-schedule.js';
+import type { Schedule } from '../scheduling/schedule.js';
 
 /** A validated task, as discovery registers it. @internal */
 export interface TaskDefinition {
@@ -9,7 +9,7 @@ export interface TaskDefinition {
   readonly type: Function;
   readonly instance: Interactor;
   readonly options: Readonly<TaskOptions>;
-  readonly schedule: CronSchedule | undefined;
+  readonly schedule: Schedule | undefined;
   readonly run: TaskRunMode;
   readonly queue: string;
   /** `call()` through the user's Nest guards and interceptors (context type `'interactor'`). */
@@ -21,6 +21,7 @@ export interface TaskInfo {
   readonly name: string;
   readonly className: string;
   readonly cron: string | undefined;
+  readonly every: string | number | undefined;
   readonly timeZone: string | undefined;
   readonly run: TaskRunMode;
   readonly queue: string;

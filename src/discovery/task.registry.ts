@@ -39,6 +39,7 @@ export class TaskRegistry {
       name: task.name,
       className: task.type.name,
       cron: task.options.cron,
+      every: task.options.every,
       timeZone: task.schedule?.timeZone,
       run: task.run,
       queue: task.queue,

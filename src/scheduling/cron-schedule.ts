@@ -1,4 +1,5 @@
 import { CronTime } from 'cron';
+import type { Schedule } from './schedule.js';
 
 const FIELDS = [
   { name: 'second', min: 0, max: 59, maxStep: 59 },
@@ -10,7 +11,7 @@ const FIELDS = [
 ] as const;
 
 /** A parsed cron expression in one time zone: computes due instants. @internal */
-export class CronSchedule {
+export class CronSchedule implements Schedule {
   private readonly time: CronTime;
 
   /** @throws Error with a reason that names the offending field. */
@@ -42,7 +43,15 @@ function checkFields(expression: string): void {
   const parts = expression.trim().split(/\s+/);
   if (parts[0]?.startsWith('@')) return;
   if (parts.length !== 5 && parts.length !== 6) {
-    throw new Error(`expected 5 or 6 fields, got ${parts.length}`);
+    throw new Error(
+      `expected 5 fields (minute precision) or 6 (seconds first), got ${parts.length}; years are not supported`,
+    );
+  }
+  const quartz = (item: string) => /[?#]/.test(item) || /^(L|LW|\d+[LW]|L-\d+)$/i.test(item);
+  if (parts.some((part) => part.split(',').some(quartz))) {
+    throw new Error(
+      'Quartz syntax (?, L, W, #) is not supported; write standard (Vixie) cron: 5 fields, or 6 with seconds first',
+    );
   }
   const fields = parts.length === 6 ? FIELDS : FIELDS.slice(1);
   parts.forEach((part, i) => {
@@ -61,6 +70,20 @@ function checkFields(expression: string): void {
       }
     }
   });
+}
+
+/**
+ * A likely mistake: a fixed hour with a wildcard minutes or seconds field, such as
+ * `* * 1 * * *` (3,600 runs inside one hour). Returns a warning, or undefined. @internal
+ */
+export function cronMistake(expression: string): string | undefined {
+  const parts = expression.trim().split(/\s+/);
+  if (parts.length !== 5 && parts.length !== 6) return undefined;
+  const [second, minute, hour] = parts.length === 6 ? parts : ['0', ...parts];
+  if (hour!.startsWith('*')) return undefined;
+  const unit = second === '*' ? 'second' : minute === '*' ? 'minute' : undefined;
+  if (!unit) return undefined;
+  return `runs every ${unit} during hour(s) ${hour} only; if you meant once at that hour, fix the ${unit}s field (e.g. "0")`;
 }
 
 /** Whether the runtime knows an IANA time zone name. @internal */

@@ -35,6 +35,14 @@ export interface TaskOptions {
    */
   cron?: string;
   /**
+   * An interval instead of `cron`: milliseconds, or `'30 seconds'`, `'15 minutes'`,
+   * `'1 hour'`, `'1 day'`. Ticks fall on whole multiples of it since the Unix epoch (plus
+   * `offset`), so every process computes the same instants.
+   */
+  every?: string | number;
+  /** Milliseconds added to `every`'s epoch-aligned ticks. @default 0 */
+  offset?: number;
+  /**
    * IANA time zone the cron expression is read in.
    * @default the module's `timeZone`, itself `'UTC'` by default
    */

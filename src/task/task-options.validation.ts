@@ -1,4 +1,5 @@
-import { CronSchedule, isKnownTimeZone } from '../scheduling/cron-schedule.js';
+import { CronSchedule, cronMistake, isKnownTimeZone } from '../scheduling/cron-schedule.js';
+import { IntervalSchedule, parseInterval, type Schedule } from '../scheduling/schedule.js';
 import { DEFAULT_QUEUE, TASK_NAME_PATTERN, isTaskName } from '../interactors.constants.js';
 import type { InteractorsConfig } from '../interactors.config.js';
 import type { TaskOptions } from './task-options.interface.js';
@@ -6,6 +7,8 @@ import type { TaskOptions } from './task-options.interface.js';
 const KNOWN_OPTIONS = [
   'name',
   'cron',
+  'every',
+  'offset',
   'timeZone',
   'run',
   'queue',
@@ -36,13 +39,13 @@ export function validateTaskOptions(
   options: TaskOptions,
   config: InteractorsConfig,
   now: number,
-): { problems: string[]; schedule?: CronSchedule } {
+): { problems: string[]; warnings: string[]; schedule?: Schedule } {
   const problems: string[] = [];
   const problem = (text: string) => problems.push(`Task "${task}": ${text}`);
 
   if (options === null || typeof options !== 'object') {
     problem(`@Task options must be an object, got ${options === null ? 'null' : typeof options}`);
-    return { problems };
+    return { problems, warnings: [] };
   }
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.includes(key))
@@ -62,8 +65,25 @@ export function validateTaskOptions(
       `timeZone ${JSON.stringify(options.timeZone)} is not a known IANA time zone; use a name such as "Europe/Berlin"`,
     );
   }
-  let schedule: CronSchedule | undefined;
-  if (options.cron !== undefined) {
+  let schedule: Schedule | undefined;
+  const warnings: string[] = [];
+  if (options.cron !== undefined && options.every !== undefined) {
+    problem('give either "cron" or "every", not both');
+  } else if (options.every !== undefined) {
+    try {
+      const offset = options.offset ?? 0;
+      if (!Number.isInteger(offset) || offset < 0)
+        throw new Error(`offset ${JSON.stringify(offset)} must be whole milliseconds ≥ 0`);
+      const expression =
+        typeof options.every === 'number' ? `every ${options.every} ms` : `every ${options.every}`;
+      schedule = new IntervalSchedule(expression, parseInterval(options.every), offset);
+    } catch (error) {
+      problem(`every ${JSON.stringify(options.every)} is invalid: ${(error as Error).message}`);
+    }
+  } else if (options.offset !== undefined) {
+    problem('"offset" goes with "every"; remove it or add an interval');
+  }
+  if (options.cron !== undefined && options.every === undefined) {
     if (typeof options.cron !== 'string') {
       problem(`cron must be a string such as "*/15 * * * *", got ${typeof options.cron}`);
     } else if (isKnownTimeZone(timeZone)) {
@@ -72,9 +92,10 @@ export function validateTaskOptions(
         schedule.next(now);
       } catch (error) {
         schedule = undefined;
-        const reason = (error as Error).message
-          .split('\n')[0]!
-          .replace(/^Something went wrong\. /, '');
+        const message = (error as Error).message;
+        const reason = /No execution date was found/.test(message)
+          ? 'it can never fire: no date matches it'
+          : message.split('\n')[0]!;
         problem(
           `cron "${options.cron}" is invalid (${reason}); fix the expression (5 fields, or 6 with seconds first)`,
         );
@@ -150,7 +171,10 @@ export function validateTaskOptions(
         problem('lock.failOpen must be true or false');
     }
   }
-  return { problems, schedule };
+  const mistake =
+    typeof options.cron === 'string' && schedule ? cronMistake(options.cron) : undefined;
+  if (mistake) warnings.push(`Task "${task}": cron "${options.cron}" ${mistake}`);
+  return { problems, warnings, schedule };
 }
 
 /** A list of non-empty strings. @internal */

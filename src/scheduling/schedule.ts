@@ -1,0 +1,70 @@
+/** When a task is due: a cron expression or an interval. @internal */
+export interface Schedule {
+  /** How the schedule was written, for listings and messages. */
+  readonly expression: string;
+  /** The zone a cron is read in; undefined for intervals, which are zone-free. */
+  readonly timeZone: string | undefined;
+  /** The first due instant strictly after `after` (epoch ms). */
+  next(after: number): number;
+}
+
+const UNITS: Record<string, number> = {
+  ms: 1,
+  millisecond: 1,
+  s: 1_000,
+  sec: 1_000,
+  second: 1_000,
+  m: 60_000,
+  min: 60_000,
+  minute: 60_000,
+  h: 3_600_000,
+  hour: 3_600_000,
+  d: 86_400_000,
+  day: 86_400_000,
+};
+
+/**
+ * Parses `every`: milliseconds, or `'<n> <unit>'` such as `'15 minutes'`, `'1 hour'`,
+ * `'90s'`. @throws Error saying what is accepted. @internal
+ */
+export function parseInterval(every: string | number): number {
+  if (typeof every === 'number') {
+    if (!Number.isInteger(every) || every < 1_000) {
+      throw new Error(`${every} is not a whole number of milliseconds ≥ 1000`);
+    }
+    return every;
+  }
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+?)s?\s*$/i.exec(every);
+  const unit = match && UNITS[match[2]!.toLowerCase()];
+  if (!match || !unit) {
+    throw new Error(
+      `"${every}" is not an interval; use e.g. "30 seconds", "15 minutes", "1 hour", "1 day" or milliseconds`,
+    );
+  }
+  const ms = Number(match[1]) * unit;
+  if (!Number.isInteger(ms) || ms < 1_000)
+    throw new Error(`"${every}" is shorter than one second or not a whole millisecond`);
+  return ms;
+}
+
+/**
+ * Ticks at whole multiples of the interval since the Unix epoch, plus `offset`: every
+ * process computes the same instants, so claims work as for cron. @internal
+ */
+export class IntervalSchedule implements Schedule {
+  readonly timeZone = undefined;
+
+  constructor(
+    readonly expression: string,
+    private readonly interval: number,
+    private readonly offset = 0,
+  ) {}
+
+  next(after: number): number {
+    return (
+      Math.floor((after - this.offset) / this.interval) * this.interval +
+      this.interval +
+      this.offset
+    );
+  }
+}
