@@ -13,6 +13,7 @@ import {
 import { JobProcessor } from './queueing/job.processor.js';
 import { TaskRegistry } from './discovery/task.registry.js';
 import { TaskLogger } from './execution/task-logger.js';
+import { guardUnhandledRejections } from './execution/unhandled-rejections.js';
 import { EnvironmentInterceptor } from './interceptors/environment.interceptor.js';
 import { InteractorsMetrics } from './metrics/interactors.metrics.js';
 import { LOGGER_CONTEXT } from './interactors.constants.js';
@@ -32,12 +33,7 @@ export class TaskOrchestrator
   implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
   private readonly logger = new TaskLogger(LOGGER_CONTEXT);
-  private readonly onUnhandledRejection = (reason: unknown) => {
-    this.logger.error(
-      `Unhandled rejection (a promise nobody awaited, e.g. inside a task's call()): ${(reason as Error)?.message ?? String(reason)}`,
-      (reason as Error)?.stack,
-    );
-  };
+  private releaseRejectionGuard: () => void = () => undefined;
 
   constructor(
     private readonly registry: TaskRegistry,
@@ -53,9 +49,8 @@ export class TaskOrchestrator
 
   onApplicationBootstrap(): void {
     // Node ends the process on an unhandled rejection; a task's stray promise must not.
-    if (this.config.catchUnhandledRejections && process.listenerCount('unhandledRejection') === 0) {
-      process.on('unhandledRejection', this.onUnhandledRejection);
-    }
+    if (this.config.catchUnhandledRejections)
+      this.releaseRejectionGuard = guardUnhandledRejections();
     this.metrics.addDepthSource(this.jobs);
     const tasks = this.registry.all();
     const disabled = tasks
@@ -84,7 +79,7 @@ export class TaskOrchestrator
   }
 
   async onApplicationShutdown(): Promise<void> {
-    process.off('unhandledRejection', this.onUnhandledRejection);
+    this.releaseRejectionGuard();
     await Promise.all([this.jobs.close(), this.transport.close()]);
   }
 }

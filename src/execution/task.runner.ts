@@ -58,11 +58,14 @@ export class TaskRunner {
       request.attempt ?? 1,
       request.args ?? [],
     );
-    const result = runInContext(run, () => this.chainOf(task)(run)).then((outcome) => {
-      this.report(outcome);
-      this.hooks.emit(outcome);
-      return outcome;
-    });
+    // Reported inside the run's context, so the outcome line carries its run id too.
+    const result = runInContext(run, () =>
+      this.chainOf(task)(run).then((outcome) => {
+        this.report(outcome);
+        this.hooks.emit(outcome);
+        return outcome;
+      }),
+    );
     // Shutdown waits for call() itself, which may outlive a timed-out run's result.
     const tracked = result.then(() => run.settled);
     this.inFlight.add(tracked);
@@ -142,7 +145,7 @@ export class TaskRunner {
       this.logger.error(
         `${result.task} ${result.outcome} ${took} (trigger ${result.trigger}` +
           (result.dueAt !== undefined ? `, due ${new Date(result.dueAt).toISOString()}` : '') +
-          `, attempt ${result.attempt}, run ${result.runId}): ${error?.message ?? String(error)}`,
+          `, attempt ${result.attempt}): ${error?.message ?? String(error)}`,
         error?.stack,
       );
     } else {

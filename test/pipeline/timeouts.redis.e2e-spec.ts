@@ -196,7 +196,7 @@ describe('timeout', () => {
 
     const lines = logger.containing(result.runId);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^error Stubborn timeout/);
+    expect(lines[0]).toMatch(/^error \[run [^\]]+\] Stubborn timeout/);
     expect(lines[0]).toContain('timed out after 200 ms');
   });
 
