@@ -1,0 +1,3 @@
+import { lockContract } from './lock-contract.js';
+
+lockContract('memory');
