@@ -9,6 +9,7 @@ import type {
 } from './interfaces/module-options.interface.js';
 import { systemClock, type Clock } from './scheduling/clock.js';
 import { isStringList } from './task/task-options.validation.js';
+import { MAX_TIMEOUT } from './utils/within.js';
 import type { Registry } from 'prom-client';
 
 /** The module options after defaults, environment overrides and validation. @internal */
@@ -95,8 +96,11 @@ export function resolveConfig(
   sharedBull: { connection?: unknown } | undefined = undefined,
   env: NodeJS.ProcessEnv = process.env,
 ): InteractorsConfig {
+  // A forRootAsync factory may resolve to nothing.
+  options ??= {};
   const sharedConnection = sharedBull?.connection as RedisConnection | undefined;
-  const redis = options?.redis ?? sharedConnection;
+  // An empty REDIS_URL means "not configured", never "localhost".
+  const redis = (options.redis === '' ? undefined : options.redis) ?? sharedConnection;
   const problems: string[] = [];
   for (const key of Object.keys(options ?? {})) {
     if (!KNOWN_OPTIONS.has(key))
@@ -153,9 +157,9 @@ export function resolveConfig(
   }
   const positive = (name: string, value: unknown, fallback: number): number => {
     if (value === undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIMEOUT) {
       problems.push(
-        `option "${name}" must be a positive number of milliseconds, got ${String(value)}`,
+        `option "${name}" must be a positive number of milliseconds up to ${MAX_TIMEOUT} (24.8 days), got ${String(value)}`,
       );
       return fallback;
     }

@@ -32,3 +32,9 @@ export const INTERACTORS_JOB_QUEUE = 'interactors:job-queue';
 export const INTERACTORS_BULL_CONNECTION = 'interactors:bull-connection';
 /** DI token of the lock backend (redlock over Redis, or in-memory). @internal */
 export const INTERACTORS_LOCKS = 'interactors:locks';
+/**
+ * DI token of the registry holding the dispatcher's timer: the app's `SchedulerRegistry`
+ * when it imports `ScheduleModule.forRoot()`, else one of our own (importing `forRoot()`
+ * ourselves would start a second scheduler for the app's own `@Cron` jobs). @internal
+ */
+export const INTERACTORS_TIMERS = 'interactors:timers';

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { getSharedConfigToken } from '@nestjs/bullmq';
 import { DiscoveryModule } from '@nestjs/core';
-import { ScheduleModule } from '@nestjs/schedule';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { InteractorsExplorer } from './discovery/interactors.explorer.js';
 import { TaskRegistry } from './discovery/task.registry.js';
 import { TaskRunner } from './execution/task.runner.js';
@@ -11,6 +11,7 @@ import {
   INTERACTORS_CONFIG,
   INTERACTORS_LOCKS,
   INTERACTORS_QUEUES,
+  INTERACTORS_TIMERS,
   INTERACTORS_TRANSPORT,
 } from './interactors.constants.js';
 import type { InteractorsConfig } from './interactors.config.js';
@@ -49,7 +50,7 @@ import { transportProvider } from './transport/transport.provider.js';
  * @publicApi
  */
 @Module({
-  imports: [DiscoveryModule, ScheduleModule.forRoot()],
+  imports: [DiscoveryModule],
   providers: [
     {
       provide: INTERACTORS_CONFIG,
@@ -67,6 +68,11 @@ import { transportProvider } from './transport/transport.provider.js';
       useFactory: (config: InteractorsConfig) => config.clock,
     },
     transportProvider,
+    {
+      provide: INTERACTORS_TIMERS,
+      inject: [{ token: SchedulerRegistry, optional: true }],
+      useFactory: (registry?: SchedulerRegistry) => registry ?? new SchedulerRegistry(),
+    },
     TaskRegistry,
     InteractorsExplorer,
     TaskRunner,

@@ -58,7 +58,7 @@ export class Interactors implements JobEnqueuer {
     ...args: TaskArgs<T>
   ): Promise<RunResult<TaskResult<T>>>;
   run(task: string, ...args: unknown[]): Promise<RunResult>;
-  run(task: string | TaskClass, ...args: unknown[]): Promise<RunResult> {
+  async run(task: string | TaskClass, ...args: unknown[]): Promise<RunResult> {
     return this.runner.run(this.registry.resolve(task), { trigger: 'call', args });
   }
 

@@ -13,6 +13,7 @@ import {
 import { JobProcessor } from './queueing/job.processor.js';
 import { TaskRegistry } from './discovery/task.registry.js';
 import { TaskLogger } from './execution/task-logger.js';
+import { within } from './utils/within.js';
 import { guardUnhandledRejections } from './execution/unhandled-rejections.js';
 import { EnvironmentInterceptor } from './interceptors/environment.interceptor.js';
 import { InteractorsMetrics } from './metrics/interactors.metrics.js';
@@ -73,8 +74,9 @@ export class TaskOrchestrator
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.dispatcher.stop();
     const grace = this.config.shutdownGrace;
+    // Ticks a wake already claimed are handed on before the wait for runs begins.
+    await within(this.dispatcher.stop(), grace);
     await Promise.all([this.jobs.stopWorkers(grace), this.runner.drain(grace)]);
   }
 

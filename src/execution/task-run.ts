@@ -26,6 +26,8 @@ export interface TaskRunContext {
 export class ActiveRun implements TaskRunContext {
   readonly startedAt = performance.now();
   fencingToken: number | undefined = undefined;
+  /** Set when the task's `timeout` ran out (the signal may have aborted for another reason first). */
+  timedOut = false;
   /** Set once the user's `call()` was entered (past the guards). */
   entered = false;
   /** Settles when `call()` really settled, even after a timeout. */

@@ -15,6 +15,7 @@ import type { RunResult } from './run-result.js';
 import { RunHooks } from './run-hooks.js';
 import { TaskLogger } from './task-logger.js';
 import { ActiveRun, runInContext, type RunTrigger } from './task-run.js';
+import { within } from '../utils/within.js';
 
 /** @internal */
 export interface RunRequest {
@@ -81,10 +82,7 @@ export class TaskRunner {
   /** Waits for runs in flight, at most `graceMs`; resolves to how many were still running. */
   async drain(graceMs: number): Promise<number> {
     if (this.inFlight.size === 0) return 0;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-    await Promise.race([Promise.allSettled(this.inFlight), timeout]);
-    clearTimeout(timer);
+    await within(Promise.allSettled(this.inFlight), graceMs);
     if (this.inFlight.size) {
       this.logger.warn(
         `${this.inFlight.size} run(s) still in flight after the ${graceMs} ms shutdown grace`,
@@ -126,7 +124,7 @@ export class TaskRunner {
         const value = await (timeout === undefined ? call : withTimeout(call, timeout, run));
         return finish(run, 'success', { value });
       } catch (error) {
-        if (error instanceof TaskTimeoutError && run.signal.reason === error) {
+        if (error instanceof TaskTimeoutError && run.timedOut) {
           return finish(run, 'timeout', { error });
         }
         // A refusal before call() was entered is the user's guard saying no, not a failure.
@@ -160,6 +158,7 @@ function withTimeout(call: Promise<unknown>, ms: number, run: ActiveRun): Promis
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       const error = new TaskTimeoutError(run.task, ms);
+      run.timedOut = true;
       run.abort(error);
       reject(error);
     }, ms);

@@ -5,6 +5,7 @@ import { LOGGER_CONTEXT } from '../interactors.constants.js';
 import { TaskLogger } from '../execution/task-logger.js';
 import { InteractorsLocks } from '../locking/interactors.locks.js';
 import { InteractorsMetrics } from '../metrics/interactors.metrics.js';
+import { OutageLog } from '../utils/outage-log.js';
 import { finish, type RunStep, type TaskInterceptor } from './task-interceptor.interface.js';
 
 export const DEFAULT_LOCK_TTL = 30_000;
@@ -20,6 +21,7 @@ const OUTAGE_LOG_INTERVAL = 30_000;
 export class LockInterceptor implements TaskInterceptor {
   private readonly logger = new TaskLogger(LOGGER_CONTEXT);
   private lastOutageLog = 0;
+  private readonly failOpenOutage = new OutageLog(this.logger, 'The lock backend');
 
   constructor(
     private readonly locks: InteractorsLocks,
@@ -42,24 +44,33 @@ export class LockInterceptor implements TaskInterceptor {
       this.metrics.lockErrors.labels(task.name, kind).inc();
 
     return async (run, next) => {
+      let lost = false;
       let kept;
       try {
-        kept = await this.locks.keep(keyOf(run.args), ttl, (lost) => {
+        kept = await this.locks.keep(keyOf(run.args), ttl, (error) => {
+          lost = true;
           count('extend');
-          this.logger.warn(`Task "${task.name}": ${lost.message}; its run's signal is aborted`);
-          run.abort(lost);
+          this.logger.warn(`Task "${task.name}": ${error.message}; its run's signal is aborted`);
+          run.abort(error);
         });
       } catch (error) {
         if (!(error instanceof LockUnavailableError)) throw error;
+        if (settings.failOpen) {
+          this.failOpenOutage.failed(
+            `task "${task.name}" runs without its lock (failOpen): ${error.message}`,
+          );
+          return next(run);
+        }
         this.reportOutage(task.name, error);
-        return settings.failOpen
-          ? next(run)
-          : finish(run, 'skipped', { reason: 'lock_unavailable' });
+        return finish(run, 'skipped', { reason: 'lock_unavailable' });
       }
+      this.failOpenOutage.recovered();
       if (!kept) return finish(run, 'locked');
       run.fencingToken = kept.lease.fencingToken;
       const release = () =>
         kept.release().catch((error: Error) => {
+          // A lost lock was counted once, as `extend`; its release cannot succeed.
+          if (lost) return;
           count('release');
           this.logger.warn(
             `Task "${task.name}": releasing its lock failed (${error.message}); it expires within ${ttl} ms`,

@@ -2,9 +2,16 @@ import { TaskLogger } from '../execution/task-logger.js';
 import { DelayedError, UnrecoverableError, Worker, type JobType, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { InteractorsConfig } from '../interactors.config.js';
+import { OutageLog } from '../utils/outage-log.js';
+import { within } from '../utils/within.js';
 import { LOGGER_CONTEXT } from '../interactors.constants.js';
 import type { JobEnvelope } from './job-envelope.js';
 import type { JobAddOptions, JobHandler, JobQueue } from './job-queue.interface.js';
+
+/** How long closing waits for a connection that may be gone. */
+const FORCED_CLOSE_MS = 2_000;
+/** How long a scrape waits for queue depths. */
+const DEPTH_TIMEOUT_MS = 1_000;
 
 const JOB_STATES: JobType[] = [
   'waiting',
@@ -28,15 +35,22 @@ export class BullJobQueue implements JobQueue {
   private readonly workers: Worker[] = [];
   private stopping: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
+  /** One report per outage for every queue and worker on this connection. */
+  private readonly outage = new OutageLog(this.logger, 'Redis (queues)');
 
   constructor(
     private readonly queues: ReadonlyMap<string, Queue>,
     private readonly connection: BullConnection,
     private readonly config: InteractorsConfig,
     private readonly onStalled: (queue: string) => void,
-  ) {}
+  ) {
+    // Without a listener BullMQ prints every reconnect error with its stack.
+    for (const queue of queues.values())
+      queue.on('error', (error) => this.outage.failed(error.message));
+    connection.client.on('ready', () => this.outage.recovered());
+  }
 
-  async depths(): Promise<Array<{ queue: string; state: string; count: number }>> {
+  private async readDepths(): Promise<Array<{ queue: string; state: string; count: number }>> {
     const perQueue = await Promise.all(
       [...this.queues].map(async ([queue, instance]) =>
         Object.entries(await instance.getJobCounts(...JOB_STATES)).map(([state, count]) => ({
@@ -94,13 +108,7 @@ export class BullJobQueue implements JobQueue {
         },
         { connection: this.connection.client, prefix: this.config.prefix, concurrency },
       );
-      let down = false;
-      worker.on('error', (error) => {
-        if (down) return;
-        down = true;
-        this.logger.warn(`Worker of queue "${name}": ${error.message}`);
-      });
-      worker.on('ready', () => (down = false));
+      worker.on('error', (error) => this.outage.failed(error.message));
       worker.on('stalled', (jobId) => {
         this.onStalled(name);
         this.logger.warn(
@@ -124,27 +132,32 @@ export class BullJobQueue implements JobQueue {
   private async closeWorkers(graceMs: number): Promise<void> {
     await Promise.all(
       this.workers.map(async (worker) => {
-        let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<'late'>(
-          (resolve) => (timer = setTimeout(resolve, graceMs, 'late')),
-        );
         // close() waits for active jobs; past the grace, force it: the jobs go back as stalled.
-        const outcome = await Promise.race([worker.close(), late]);
-        clearTimeout(timer);
-        if (outcome === 'late') {
-          this.logger.warn(
-            `Worker of queue "${worker.name}" still busy after ${graceMs} ms; closing it anyway`,
-          );
-          await worker.close(true);
-        }
+        if (await within(worker.close(), graceMs)) return;
+        this.logger.warn(
+          `Worker of queue "${worker.name}" did not close within ${graceMs} ms (jobs still running, or Redis unreachable); forcing it`,
+        );
+        // A forced close can hang too while Redis is away: then drop its connections.
+        if (!(await within(worker.close(true), FORCED_CLOSE_MS))) await worker.disconnect();
       }),
     );
   }
 
   private async closeQueues(): Promise<void> {
     await this.stopWorkers(0);
-    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
-    if (this.connection.owned)
-      await this.connection.client.quit().catch(() => this.connection.client.disconnect());
+    await within(
+      Promise.all([...this.queues.values()].map((queue) => queue.close())),
+      FORCED_CLOSE_MS,
+    );
+    if (this.connection.owned && !(await within(this.connection.client.quit(), FORCED_CLOSE_MS))) {
+      this.connection.client.disconnect();
+    }
+  }
+
+  async depths(): Promise<Array<{ queue: string; state: string; count: number }>> {
+    // BullMQ's connection waits out outages; a scrape must not.
+    let counts: Array<{ queue: string; state: string; count: number }> = [];
+    const reading = this.readDepths().then((result) => (counts = result));
+    return (await within(reading, DEPTH_TIMEOUT_MS)) ? counts : [];
   }
 }

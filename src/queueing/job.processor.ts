@@ -55,19 +55,35 @@ export class JobProcessor {
       case 'failure':
       case 'timeout':
         return { kind: 'failed', error: result.error };
-      case 'locked': {
-        // A tick's job that finds its lock held is that tick's run done elsewhere; an
-        // explicit enqueue is work someone asked for, so it waits for the lock.
-        const { retryDelay, window } = this.config.lockedJob;
-        if (envelope.dueAt !== undefined) return { kind: 'done' };
-        if (Date.now() - job.readyAt < window) return { kind: 'later', delay: retryDelay };
-        const reason = `Task "${job.name}" stayed locked for ${window} ms (job ${job.id} on queue "${queue}"); giving up`;
-        this.logger.error(reason);
-        return { kind: 'reject', reason };
-      }
+      case 'locked':
+      case 'skipped':
+        if (result.outcome === 'skipped' && result.reason !== 'lock_unavailable')
+          return { kind: 'done' };
+        return this.waitForLock(job, queue, envelope.dueAt !== undefined, result.outcome);
       default:
         // Skipped runs complete: retrying would only skip them again.
         return { kind: 'done' };
     }
   };
+
+  /**
+   * A tick's job that finds its lock held is that tick's run done elsewhere: it completes.
+   * Otherwise (an explicit enqueue, or the lock backend unreachable, which says nothing about
+   * the work) the job waits and tries again, without using an attempt, up to a window.
+   */
+  private waitForLock(
+    job: IncomingJob,
+    queue: string,
+    fromTick: boolean,
+    outcome: string,
+  ): JobVerdict {
+    if (fromTick && outcome === 'locked') return { kind: 'done' };
+    const { retryDelay, window } = this.config.lockedJob;
+    if (Date.now() - job.readyAt < window) return { kind: 'later', delay: retryDelay };
+    const why =
+      outcome === 'locked' ? 'stayed locked' : 'could not take its lock (backend unreachable)';
+    const reason = `Task "${job.name}" ${why} for ${window} ms (job ${job.id} on queue "${queue}"); giving up`;
+    this.logger.error(reason);
+    return { kind: 'reject', reason };
+  }
 }

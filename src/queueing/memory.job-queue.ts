@@ -1,3 +1,4 @@
+import { MAX_TIMEOUT } from '../utils/within.js';
 import type { InteractorsConfig } from '../interactors.config.js';
 import type { JobEnvelope } from './job-envelope.js';
 import {
@@ -90,10 +91,13 @@ export class MemoryJobQueue implements JobQueue {
     if (this.closed) return;
     if (delay <= 0) return this.enqueue(job);
     job.state = 'delayed';
+    // Longer waits than Node's timer limit are taken in steps.
+    const step = Math.min(delay, MAX_TIMEOUT);
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      this.enqueue(job);
-    }, delay);
+      if (delay > step) this.later(job, delay - step);
+      else this.enqueue(job);
+    }, step);
     this.timers.add(timer);
   }
 

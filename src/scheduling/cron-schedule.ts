@@ -80,7 +80,7 @@ export function cronMistake(expression: string): string | undefined {
   const parts = expression.trim().split(/\s+/);
   if (parts.length !== 5 && parts.length !== 6) return undefined;
   const [second, minute, hour] = parts.length === 6 ? parts : ['0', ...parts];
-  if (hour!.startsWith('*')) return undefined;
+  if (!/^\d+$/.test(hour!)) return undefined; // ranges and lists (9-17) are usually meant
   const unit = second === '*' ? 'second' : minute === '*' ? 'minute' : undefined;
   if (!unit) return undefined;
   return `runs every ${unit} during hour(s) ${hour} only; if you meant once at that hour, fix the ${unit}s field (e.g. "0")`;

@@ -34,8 +34,9 @@ export function parseInterval(every: string | number): number {
     }
     return every;
   }
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+?)s?\s*$/i.exec(every);
-  const unit = match && UNITS[match[2]!.toLowerCase()];
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/i.exec(every);
+  const word = match?.[2]!.toLowerCase() ?? '';
+  const unit = UNITS[word] ?? UNITS[word.replace(/s$/, '')];
   if (!match || !unit) {
     throw new Error(
       `"${every}" is not an interval; use e.g. "30 seconds", "15 minutes", "1 hour", "1 day" or milliseconds`,

@@ -6,6 +6,7 @@ import {
   INTERACTORS_TRANSPORT,
   LOGGER_CONTEXT,
 } from '../interactors.constants.js';
+import { INTERACTORS_TIMERS } from '../interactors.constants.js';
 import type { InteractorsConfig } from '../interactors.config.js';
 import type { TaskDefinition } from '../discovery/task-definition.js';
 import { TaskRegistry } from '../discovery/task.registry.js';
@@ -13,8 +14,12 @@ import type { InteractorsTransport } from '../transport/transport.interface.js';
 import { TickFirer } from './tick.firer.js';
 
 const TIMER = 'interactors:dispatcher';
-/** Node fires a longer timeout after 1 ms; longer waits are re-armed in steps. */
-const MAX_TIMER_DELAY = 2_147_483_647;
+/**
+ * Timers run on the monotonic clock, so a wall clock stepped forward (NTP, a resumed VM)
+ * would go unnoticed until a long timer fired: wake at least once a minute and re-arm.
+ * (It also keeps under Node's 2^31-1 ms timer limit.)
+ */
+const MAX_TIMER_DELAY = 60_000;
 
 interface Slot {
   readonly task: TaskDefinition;
@@ -24,6 +29,7 @@ interface Slot {
 /** A tick to fire: task T due at `dueAt`. @internal */
 export interface DueTick {
   readonly task: TaskDefinition;
+  readonly slot?: Slot;
   readonly dueAt: number;
 }
 
@@ -38,11 +44,12 @@ export class TaskDispatcher {
   private readonly logger = new TaskLogger(LOGGER_CONTEXT);
   private slots: Slot[] = [];
   private running = false;
+  private readonly firing = new Set<Promise<void>>();
 
   constructor(
     private readonly registry: TaskRegistry,
     private readonly firer: TickFirer,
-    private readonly timers: SchedulerRegistry,
+    @Inject(INTERACTORS_TIMERS) private readonly timers: SchedulerRegistry,
     @Inject(INTERACTORS_TRANSPORT) private readonly transport: InteractorsTransport,
     @Inject(INTERACTORS_CONFIG) private readonly config: InteractorsConfig,
   ) {}
@@ -57,10 +64,14 @@ export class TaskDispatcher {
     this.arm();
   }
 
-  /** Stops firing; idempotent. A wake already under way finishes its claims. */
-  stop(): void {
+  /**
+   * Stops firing; idempotent. Resolves once a wake under way has finished claiming and has
+   * handed its won ticks on (enqueued, or started and so tracked by the runner's drain).
+   */
+  async stop(): Promise<void> {
     this.running = false;
     this.disarm();
+    await Promise.allSettled(this.firing);
   }
 
   /** Next due instant of a task (epoch ms), when this process schedules it. */
@@ -70,7 +81,7 @@ export class TaskDispatcher {
 
   /**
    * Fires what is due per the clock. The timer calls it; calling it again for the same
-   * tick (a double wake) fires nothing twice. Resolves when the claims are settled.
+   * tick (a double wake) fires nothing twice. Resolves when the ticks are handed on.
    */
   async wake(): Promise<void> {
     if (!this.running) return;
@@ -80,12 +91,22 @@ export class TaskDispatcher {
       this.arm(); // woke early: wait for the remainder
       return;
     }
-    const ticks = due.map(({ task, nextDueAt }) => ({ task, dueAt: nextDueAt }));
-    // Advance every slot before the first await, so a concurrent wake sees nothing due.
-    const fired = this.fire(ticks);
-    for (const slot of due) slot.nextDueAt = this.following(slot, now);
+    const ticks = due.map((slot) => ({ slot, task: slot.task, dueAt: slot.nextDueAt }));
+    // Take the due slots out before the first await, so a concurrent wake sees nothing due,
+    // and keep the timer going for the others while the claims are out.
+    for (const slot of due) slot.nextDueAt = Infinity;
     this.arm();
-    await fired;
+    const fired = this.fire(ticks);
+    this.firing.add(fired);
+    try {
+      await fired;
+    } finally {
+      this.firing.delete(fired);
+    }
+    // Next instants are computed only now, off the firing path.
+    const after = this.config.clock.now();
+    for (const { slot, dueAt } of ticks) slot.nextDueAt = this.following(slot, dueAt, after);
+    this.arm();
   }
 
   private async fire(ticks: DueTick[]): Promise<void> {
@@ -101,13 +122,13 @@ export class TaskDispatcher {
       );
       return;
     }
-    ticks.forEach((tick, i) => won[i] && this.firer.fire(tick));
+    await Promise.all(ticks.map((tick, i) => won[i] && this.firer.fire(tick)));
   }
 
   /** The next due instant after a fired one; ticks already past are skipped, never stormed. */
-  private following(slot: Slot, now: number): number {
+  private following(slot: Slot, dueAt: number, now: number): number {
     try {
-      const next = slot.task.schedule!.next(slot.nextDueAt);
+      const next = slot.task.schedule!.next(dueAt);
       return next > now ? next : slot.task.schedule!.next(now);
     } catch (error) {
       this.logger.error(`Task "${slot.task.name}" is unscheduled: ${(error as Error).message}`);

@@ -1,11 +1,9 @@
+import { Inject, Injectable } from '@nestjs/common';
 import { TaskLogger } from '../execution/task-logger.js';
-import { Injectable } from '@nestjs/common';
-import { LOGGER_CONTEXT } from '../interactors.constants.js';
 import { TaskRunner } from '../execution/task.runner.js';
-import { TaskEnqueuer } from '../queueing/task.enqueuer.js';
+import { INTERACTORS_CLOCK, LOGGER_CONTEXT } from '../interactors.constants.js';
 import { InteractorsMetrics } from '../metrics/interactors.metrics.js';
-import { Inject } from '@nestjs/common';
-import { INTERACTORS_CLOCK } from '../interactors.constants.js';
+import { TaskEnqueuer } from '../queueing/task.enqueuer.js';
 import type { Clock } from './clock.js';
 import type { DueTick } from './task.dispatcher.js';
 
@@ -21,7 +19,8 @@ export class TickFirer {
     @Inject(INTERACTORS_CLOCK) private readonly clock: Clock,
   ) {}
 
-  fire({ task, dueAt }: DueTick): void {
+  /** Resolves once the tick is handed on: enqueued, or started (the runner tracks it from there). */
+  async fire({ task, dueAt }: DueTick): Promise<void> {
     if (this.metrics.enabled && task.options.metrics !== false) {
       this.metrics.tickLag.labels(task.name).observe(Math.max(0, this.clock.now() - dueAt) / 1000);
     }
@@ -29,11 +28,13 @@ export class TickFirer {
       void this.runner.run(task, { trigger: 'cron', dueAt });
       return;
     }
-    this.enqueuer.enqueueTick(task, dueAt).catch((error: Error) => {
+    try {
+      await this.enqueuer.enqueueTick(task, dueAt);
+    } catch (error) {
       // At most once: a claimed tick that cannot be enqueued is lost, and said so.
       this.logger.error(
-        `Task "${task.name}": tick ${new Date(dueAt).toISOString()} was claimed but not enqueued: ${error.message}`,
+        `Task "${task.name}": tick ${new Date(dueAt).toISOString()} was claimed but not enqueued: ${(error as Error).message}`,
       );
-    });
+    }
   }
 }

@@ -1,3 +1,4 @@
+import { MAX_TIMEOUT } from '../utils/within.js';
 import { CronSchedule, cronMistake, isKnownTimeZone } from '../scheduling/cron-schedule.js';
 import { IntervalSchedule, parseInterval, type Schedule } from '../scheduling/schedule.js';
 import { DEFAULT_QUEUE, TASK_NAME_PATTERN, isTaskName } from '../interactors.constants.js';
@@ -138,7 +139,8 @@ export function validateTaskOptions(
     !(
       typeof options.timeout === 'number' &&
       Number.isFinite(options.timeout) &&
-      options.timeout > 0
+      options.timeout > 0 &&
+      options.timeout <= MAX_TIMEOUT
     )
   ) {
     problem(`timeout ${JSON.stringify(options.timeout)} must be a positive number of milliseconds`);
@@ -163,7 +165,12 @@ export function validateTaskOptions(
       }
       if (
         lock.ttl !== undefined &&
-        !(typeof lock.ttl === 'number' && Number.isFinite(lock.ttl) && lock.ttl >= 100)
+        !(
+          typeof lock.ttl === 'number' &&
+          Number.isFinite(lock.ttl) &&
+          lock.ttl >= 100 &&
+          lock.ttl <= MAX_TIMEOUT
+        )
       ) {
         problem(`lock.ttl ${JSON.stringify(lock.ttl)} must be a number of milliseconds ≥ 100`);
       }

@@ -6,6 +6,7 @@ import {
   LOGGER_CONTEXT,
 } from '../interactors.constants.js';
 import type { InteractorsConfig } from '../interactors.config.js';
+import { OutageLog } from '../utils/outage-log.js';
 import { MemoryTransport } from './memory.transport.js';
 import {
   connectRedis,
@@ -41,19 +42,12 @@ export const transportProvider: Provider = {
     });
     await connectRedis(client, config.redis, config.connectTimeout);
     // Without a listener ioredis prints every reconnect error; say once per outage instead.
-    let down = false;
+    const outage = new OutageLog(logger, `Redis at ${describeRedis(config.redis)}`);
     const secrets = redisSecrets(config.redis);
-    client.on('error', (error: Error & { code?: string }) => {
-      if (down) return;
-      down = true;
-      logger.warn(
-        `Redis at ${describeRedis(config.redis!)} is unreachable: ${scrub(error.code ?? error.message, secrets)}`,
-      );
-    });
-    client.on('ready', () => {
-      if (down) logger.log(`Redis at ${describeRedis(config.redis!)} is reachable again`);
-      down = false;
-    });
+    client.on('error', (error: Error & { code?: string }) =>
+      outage.failed(scrub(error.code ?? error.message, secrets)),
+    );
+    client.on('ready', () => outage.recovered());
     return new RedisTransport(client, config.prefix);
   },
 };

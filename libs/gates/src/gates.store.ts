@@ -23,6 +23,8 @@ export class GatesStore implements OnApplicationShutdown {
 
   constructor(@Inject(GATES_OPTIONS) options: GatesOptions) {
     this.redis = options.redisUrl ? new Redis(options.redisUrl) : undefined;
+    // Outages are reported by the module; a task's failed command says the rest.
+    this.redis?.on('error', () => undefined);
     this.key = `${options.prefix ?? 'demo'}:gates`;
     this.gates = options.gates ?? ['north', 'south', 'east', 'west'];
   }

@@ -1,5 +1,4 @@
-import { Logger } from '@nestjs/common';
-import { Interactor, Task } from 'nestjs-interactors';
+import { Interactor, Task, TaskLogger } from 'nestjs-interactors';
 import { GatesStore } from './gates.store.js';
 
 /** Opens one gate, or all of them; never twice at once for the same gate, cluster-wide. */
@@ -35,7 +34,7 @@ export class CloseTheGates extends Interactor {
 /** Walks the gates every 5 seconds and reports what it saw. */
 @Task({ cron: '*/5 * * * * *', queue: 'gates' })
 export class PatrolTheGates extends Interactor {
-  private readonly logger = new Logger('Patrol');
+  private readonly logger = new TaskLogger('Patrol');
 
   constructor(private readonly store: GatesStore) {
     super();
