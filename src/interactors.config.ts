@@ -159,7 +159,7 @@ export function resolveConfig(
     if (value === undefined) return fallback;
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIMEOUT) {
       problems.push(
-        `option "${name}" must be a positive number of milliseconds up to ${MAX_TIMEOUT} (24.8 days), got ${String(value)}`,
+        `option "${name}" must be a positive number of milliseconds, got ${String(value)} (at most ${MAX_TIMEOUT}, 24.8 days)`,
       );
       return fallback;
     }
