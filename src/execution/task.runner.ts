@@ -74,11 +74,6 @@ export class TaskRunner {
     return result;
   }
 
-  /** Runs in flight in this process. */
-  get running(): number {
-    return this.inFlight.size;
-  }
-
   /** Waits for runs in flight, at most `graceMs`; resolves to how many were still running. */
   async drain(graceMs: number): Promise<number> {
     if (this.inFlight.size === 0) return 0;

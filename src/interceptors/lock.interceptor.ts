@@ -39,9 +39,7 @@ export class LockInterceptor implements TaskInterceptor {
         ? (args: readonly unknown[]) => `${task.name}:${key(...args)}`
         : () => key ?? task.name;
     const count = (kind: 'extend' | 'release') =>
-      this.metrics.enabled &&
-      task.options.metrics !== false &&
-      this.metrics.lockErrors.labels(task.name, kind).inc();
+      this.metrics.covers(task) && this.metrics.lockErrors.labels(task.name, kind).inc();
 
     return async (run, next) => {
       let lost = false;

@@ -10,7 +10,7 @@ export class MetricsInterceptor implements TaskInterceptor {
   constructor(private readonly metrics: InteractorsMetrics) {}
 
   bind(task: TaskDefinition): RunStep | undefined {
-    if (!this.metrics.enabled || task.options.metrics === false) return undefined;
+    if (!this.metrics.covers(task)) return undefined;
     const { runs, duration } = this.metrics;
     const inProgress = this.metrics.inProgress.labels(task.name);
     const lastSuccess = this.metrics.lastSuccess.labels(task.name);

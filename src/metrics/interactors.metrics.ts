@@ -162,6 +162,11 @@ export class InteractorsMetrics implements OnApplicationShutdown {
     );
   }
 
+  /** Whether a task's runs are measured: metrics on, and the task did not opt out. */
+  covers(task: { readonly options: { readonly metrics?: boolean } }): boolean {
+    return this.enabled && task.options.metrics !== false;
+  }
+
   /** Adds queues to the scrape-time depth gauge. */
   addDepthSource(source: QueueDepthSource): void {
     if (!this.enabled) return;

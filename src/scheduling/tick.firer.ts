@@ -21,7 +21,7 @@ export class TickFirer {
 
   /** Resolves once the tick is handed on: enqueued, or started (the runner tracks it from there). */
   async fire({ task, dueAt }: DueTick): Promise<void> {
-    if (this.metrics.enabled && task.options.metrics !== false) {
+    if (this.metrics.covers(task)) {
       this.metrics.tickLag.labels(task.name).observe(Math.max(0, this.clock.now() - dueAt) / 1000);
     }
     if (task.run === 'inline') {
