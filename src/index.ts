@@ -1,5 +1,5 @@
 export * from './errors/index.js';
-export type { TaskInfo } from './discovery/task-definition.js';
+export type { TaskInfo, TaskTimes } from './discovery/task-definition.js';
 export { RunHooks, type RunListener } from './execution/run-hooks.js';
 export type { RunOutcome, RunResult, SkipReason } from './execution/run-result.js';
 export { TaskLogger } from './execution/task-logger.js';

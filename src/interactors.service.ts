@@ -1,6 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { TaskRegistry } from './discovery/task.registry.js';
-import type { TaskInfo } from './discovery/task-definition.js';
+import type { TaskInfo, TaskTimes } from './discovery/task-definition.js';
+import { INTERACTORS_CLOCK, INTERACTORS_TRANSPORT } from './interactors.constants.js';
+import type { Clock } from './scheduling/clock.js';
+import { TaskDispatcher } from './scheduling/task.dispatcher.js';
+import type { InteractorsTransport } from './transport/transport.interface.js';
 import { TaskRunner } from './execution/task.runner.js';
 import type { RunResult } from './execution/run-result.js';
 import { TaskEnqueuer, type JobOptions } from './queueing/task.enqueuer.js';
@@ -33,6 +37,9 @@ export class Interactors implements JobEnqueuer {
     private readonly registry: TaskRegistry,
     private readonly runner: TaskRunner,
     private readonly enqueuer: TaskEnqueuer,
+    private readonly dispatcher: TaskDispatcher,
+    @Inject(INTERACTORS_TRANSPORT) private readonly transport: InteractorsTransport,
+    @Inject(INTERACTORS_CLOCK) private readonly clock: Clock,
   ) {}
 
   /**
@@ -105,5 +112,20 @@ export class Interactors implements JobEnqueuer {
   /** Every registered task. */
   list(): TaskInfo[] {
     return this.registry.info();
+  }
+
+  /**
+   * A task's due instants: the last tick claimed anywhere in the cluster (read from Redis)
+   * and the next one (this process's scheduler's, or computed from the schedule).
+   */
+  async times(task: string | TaskClass): Promise<TaskTimes> {
+    const definition = this.registry.resolve(task);
+    const last = await this.transport.lastClaimed([definition.name]);
+    return {
+      task: definition.name,
+      lastDueAt: last.get(definition.name),
+      nextDueAt:
+        this.dispatcher.nextDueAt(definition.name) ?? definition.schedule?.next(this.clock.now()),
+    };
   }
 }

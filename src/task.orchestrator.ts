@@ -48,7 +48,7 @@ export class TaskOrchestrator
     @Inject(INTERACTORS_CONFIG) private readonly config: InteractorsConfig,
   ) {}
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     // Node ends the process on an unhandled rejection; a task's stray promise must not.
     if (this.config.catchUnhandledRejections)
       this.releaseRejectionGuard = guardUnhandledRejections();
@@ -70,7 +70,7 @@ export class TaskOrchestrator
       this.jobs.start(new Map(consumed), this.processor.handle);
     }
     if (this.config.scheduler)
-      this.dispatcher.start(tasks.filter((task) => this.environment.allows(task)));
+      await this.dispatcher.start(tasks.filter((task) => this.environment.allows(task)));
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -95,6 +95,7 @@ export class InteractorsExplorer implements OnModuleInit {
         instance,
         options,
         schedule: validated.schedule,
+        catchUp: validated.catchUp,
         run: options.run ?? 'queue',
         queue: options.queue ?? DEFAULT_QUEUE,
         handler: this.externalContextCreator.create(

@@ -10,6 +10,8 @@ export interface TaskDefinition {
   readonly instance: Interactor;
   readonly options: Readonly<TaskOptions>;
   readonly schedule: Schedule | undefined;
+  /** How late the latest tick of a gap may run (ms); `false`: not at all; undefined: one interval. */
+  readonly catchUp: number | false | undefined;
   readonly run: TaskRunMode;
   readonly queue: string;
   /** `call()` through the user's Nest guards and interceptors (context type `'interactor'`). */
@@ -25,4 +27,13 @@ export interface TaskInfo {
   readonly timeZone: string | undefined;
   readonly run: TaskRunMode;
   readonly queue: string;
+}
+
+/** A task's due instants, from `Interactors.times()`. @publicApi */
+export interface TaskTimes {
+  readonly task: string;
+  /** The last tick claimed by any scheduler sharing the key prefix (epoch ms). */
+  readonly lastDueAt: number | undefined;
+  /** The next tick (epoch ms); undefined for a task without a schedule. */
+  readonly nextDueAt: number | undefined;
 }

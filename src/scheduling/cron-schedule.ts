@@ -1,5 +1,11 @@
-import { CronTime } from 'cron';
+import { CronExpressionParser, type CronExpression } from 'cron-parser';
 import type { Schedule } from './schedule.js';
+
+const HOUR = 3_600_000;
+/** Wider than any DST shift (2 h at most) and narrower than any two transitions' spacing. */
+const NEAR = 3 * HOUR;
+/** Every instant whose wall time can be W lies within 14 h of W; probe offsets beyond that. */
+const FAR = 18 * HOUR;
 
 const FIELDS = [
   { name: 'second', min: 0, max: 59, maxStep: 59 },
@@ -10,9 +16,23 @@ const FIELDS = [
   { name: 'day-of-week', min: 0, max: 7, maxStep: 6 },
 ] as const;
 
-/** A parsed cron expression in one time zone: computes due instants. @internal */
+/**
+ * A cron expression read in one time zone, with our DST rule (close to Vixie cron):
+ * - the expression is matched against wall-clock times (walls), never against instants;
+ * - walls skipped by a spring-forward gap all map to the gap's end, so they collapse into
+ *   one run there (merged with a wall that falls exactly there);
+ * - a wall repeated by a fall-back runs once, at its first occurrence, for a *fixed-time*
+ *   expression; a *wildcard* one (seconds, minutes or hours field starting with `*`)
+ *   runs at both occurrences, so it keeps its spacing through the repeated hour.
+ * Walls are computed by `cron-parser` in UTC, where no wall is skipped or repeated; the
+ * mapping of walls to instants is ours, so the host `TZ` plays no part.
+ * @internal
+ */
 export class CronSchedule implements Schedule {
-  private readonly time: CronTime;
+  /** Whether the seconds, minutes or hours field starts with `*`. */
+  readonly wildcard: boolean;
+  private readonly walls: CronExpression;
+  private readonly offset: (instant: number) => number;
 
   /** @throws Error with a reason that names the offending field. */
   constructor(
@@ -20,28 +40,118 @@ export class CronSchedule implements Schedule {
     readonly timeZone: string,
   ) {
     checkFields(expression);
-    this.time = new CronTime(expression, timeZone);
+    try {
+      this.walls = CronExpressionParser.parse(expression, { tz: 'UTC', currentDate: new Date(0) });
+    } catch (error) {
+      throw new Error(parserMessage(expression, (error as Error).message), { cause: error });
+    }
+    const [second, minute, hour] = sixFields(
+      expression.trim().startsWith('@') ? this.walls.stringify(true) : expression,
+    );
+    this.wildcard = [second, minute, hour].some((field) => field!.startsWith('*'));
+    this.offset = zoneOffset(timeZone);
   }
 
   /** The first due instant strictly after `after` (epoch ms). */
   next(after: number): number {
-    // `cron` ignores the zone unless it is passed again here.
-    const next = this.time.getNextDateFrom(new Date(after), this.timeZone).toMillis();
-    if (!(next > after)) {
-      throw new Error(`cron "${this.expression}" gave ${next}, not after ${after}`);
+    const offset = this.offset;
+    if (offset === UTC) return this.wallAfter(after);
+    // The first occurrence of a wall W is the first instant at which the clock shows W or
+    // later; it grows with W. Every wall up to the latest one shown by `after` has had its
+    // first occurrence, so the next one is that of the first cron wall beyond it.
+    const early = offset(after - NEAR);
+    const now = offset(after);
+    let shown = after + now;
+    if (early > now) {
+      // The clock went back within the last hours: it showed later walls just before.
+      shown = Math.max(shown, this.transition(after - NEAR, after) - 1 + early);
+    }
+    let next = this.firstOccurrence(this.wallAfter(shown));
+    if (this.wildcard) {
+      // Second occurrences: walls of a fall-back's repeated range, read in the later offset.
+      const late = offset(after + NEAR);
+      if (early > late) {
+        const change = this.transition(after - NEAR, after + NEAR);
+        const wall = this.wallAfter(Math.max(after + late, change + late - 1));
+        if (wall < change + early) next = Math.min(next, wall - late);
+      }
     }
     return next;
   }
+
+  /** The first cron wall strictly after `wall` (walls are epoch ms read as UTC). */
+  private wallAfter(wall: number): number {
+    this.walls.reset(new Date(wall));
+    return this.walls.next().getTime();
+  }
+
+  /** The first instant at which the zone's clock shows `wall` or a later wall. */
+  private firstOccurrence(wall: number): number {
+    const candidates = [wall - this.offset(wall - FAR), wall - this.offset(wall + FAR)].filter(
+      (instant) => instant + this.offset(instant) === wall,
+    );
+    if (candidates.length) return Math.min(...candidates);
+    // Skipped by a spring-forward: the clock jumps past it at the transition.
+    return this.transition(wall - this.offset(wall + FAR), wall - this.offset(wall - FAR));
+  }
+
+  /** The first instant in (from, to] with the offset `to` has; one transition lies between. */
+  private transition(from: number, to: number): number {
+    const target = this.offset(to);
+    while (to - from > 1) {
+      const middle = Math.floor((from + to) / 2);
+      if (this.offset(middle) === target) to = middle;
+      else from = middle;
+    }
+    return to;
+  }
 }
 
+/** The offset function of the UTC zone, recognised to skip the DST mapping. */
+const UTC = (): number => 0;
+const offsets = new Map<string, (instant: number) => number>();
+
+/** A zone's UTC offset (ms) at an instant, from the runtime's time zone data. @internal */
+export function zoneOffset(timeZone: string): (instant: number) => number {
+  let offset = offsets.get(timeZone);
+  if (offset) return offset;
+  const format = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' });
+  offset = (instant: number) => {
+    const name = format.formatToParts(instant).find((part) => part.type === 'timeZoneName')!.value;
+    const match = /([+-])(\d\d):(\d\d)(?::(\d\d))?$/.exec(name);
+    if (!match) return 0; // "GMT" alone
+    const [, sign, hours, minutes, seconds] = match;
+    return (sign === '-' ? -1 : 1) * ((+hours! * 60 + +minutes!) * 60 + +(seconds ?? 0)) * 1000;
+  };
+  if (/^(Etc\/)?(UTC|GMT|UCT|Universal|Zulu)$/.test(format.resolvedOptions().timeZone))
+    offset = UTC;
+  offsets.set(timeZone, offset);
+  return offset;
+}
+
+const MACROS = [
+  '@yearly',
+  '@annually',
+  '@monthly',
+  '@weekly',
+  '@daily',
+  '@hourly',
+  '@minutely',
+  '@secondly',
+];
+
 /**
- * Names the field of an out-of-range value, which the `cron` package does not, and
- * rejects steps larger than their field, which it accepts (`* /61` fires hourly), so a
- * typo never silently changes the schedule. Names (`jan`, `mon`) are left to `cron`.
+ * Rejects what the parser would read differently from Vixie cron or silently accept:
+ * other dialects (Quartz, Jenkins `H`), 7 fields, steps larger than their field
+ * (`* /61` would fire hourly). Names the offending field. Names (`jan`, `mon`) are left
+ * to the parser.
  */
 function checkFields(expression: string): void {
   const parts = expression.trim().split(/\s+/);
-  if (parts[0]?.startsWith('@')) return;
+  if (parts[0]?.startsWith('@')) {
+    if (parts.length === 1 && MACROS.includes(parts[0].toLowerCase())) return;
+    throw new Error(`"${expression}" is not supported; the macros are ${MACROS.join(', ')}`);
+  }
   if (parts.length !== 5 && parts.length !== 6) {
     throw new Error(
       `expected 5 fields (minute precision) or 6 (seconds first), got ${parts.length}; years are not supported`,
@@ -51,6 +161,11 @@ function checkFields(expression: string): void {
   if (parts.some((part) => part.split(',').some(quartz))) {
     throw new Error(
       'Quartz syntax (?, L, W, #) is not supported; write standard (Vixie) cron: 5 fields, or 6 with seconds first',
+    );
+  }
+  if (parts.some((part) => /(^|[^a-z])H([^a-z]|$)/i.test(part))) {
+    throw new Error(
+      "Jenkins' H is not supported; write standard (Vixie) cron: 5 fields, or 6 with seconds first",
     );
   }
   const fields = parts.length === 6 ? FIELDS : FIELDS.slice(1);
@@ -72,6 +187,20 @@ function checkFields(expression: string): void {
   });
 }
 
+/** The six fields of an expression, seconds first (`0` for a 5-field one). */
+function sixFields(expression: string): string[] {
+  const parts = expression.trim().split(/\s+/);
+  return parts.length === 6 ? parts : ['0', ...parts];
+}
+
+/** The parser's message, said in terms of the expression. */
+function parserMessage(expression: string, message: string): string {
+  if (/explicit day of month/i.test(message)) {
+    return 'it can never fire: no month has the day(s) of month it names';
+  }
+  return message.replace(/^(Constraint|Validation) error, /, '');
+}
+
 /**
  * A likely mistake: a fixed hour with a wildcard minutes or seconds field, such as
  * `* * 1 * * *` (3,600 runs inside one hour). Returns a warning, or undefined. @internal
@@ -79,7 +208,7 @@ function checkFields(expression: string): void {
 export function cronMistake(expression: string): string | undefined {
   const parts = expression.trim().split(/\s+/);
   if (parts.length !== 5 && parts.length !== 6) return undefined;
-  const [second, minute, hour] = parts.length === 6 ? parts : ['0', ...parts];
+  const [second, minute, hour] = sixFields(expression);
   if (!/^\d+$/.test(hour!)) return undefined; // ranges and lists (9-17) are usually meant
   const unit = second === '*' ? 'second' : minute === '*' ? 'minute' : undefined;
   if (!unit) return undefined;

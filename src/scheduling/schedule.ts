@@ -69,3 +69,60 @@ export class IntervalSchedule implements Schedule {
     );
   }
 }
+
+/**
+ * The latest tick at or before `now`, given a tick `first` that is: found by probing
+ * back from `now` in doubling spans, so a long gap costs a few `next` calls, not one per
+ * tick. @internal
+ */
+export function latestTick(schedule: Schedule, first: number, now: number): number {
+  let span = 1_000;
+  let from = first;
+  while (now - span > first) {
+    const probe = nextTick(schedule, now - span - 1);
+    if (probe <= now) {
+      from = probe;
+      break;
+    }
+    span *= 2;
+  }
+  for (let next = nextTick(schedule, from); next <= now; next = nextTick(schedule, from)) {
+    from = next;
+  }
+  return from;
+}
+
+/**
+ * How many ticks lie strictly between `after` and `before`, counting at most `cap` (a
+ * gap of days in a seconds-precise cron would otherwise block the event loop). @internal
+ */
+export function ticksBetween(
+  schedule: Schedule,
+  after: number,
+  before: number,
+  cap: number,
+): number {
+  let count = 0;
+  for (
+    let tick = nextTick(schedule, after);
+    tick < before && count < cap;
+    tick = nextTick(schedule, tick)
+  ) {
+    count++;
+  }
+  return count;
+}
+
+/**
+ * `schedule.next(after)`, guarded: a next instant that is not strictly after `after` is a
+ * bug that would loop or storm the dispatcher, so it throws instead. @internal
+ */
+export function nextTick(schedule: Schedule, after: number): number {
+  const next = schedule.next(after);
+  if (!(next > after)) {
+    throw new Error(
+      `"${schedule.expression}" gave ${next} as the tick after ${after}, which is not later`,
+    );
+  }
+  return next;
+}

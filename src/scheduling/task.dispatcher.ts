@@ -10,7 +10,9 @@ import { INTERACTORS_TIMERS } from '../interactors.constants.js';
 import type { InteractorsConfig } from '../interactors.config.js';
 import type { TaskDefinition } from '../discovery/task-definition.js';
 import { TaskRegistry } from '../discovery/task.registry.js';
-import type { InteractorsTransport } from '../transport/transport.interface.js';
+import type { ClaimResult, InteractorsTransport } from '../transport/transport.interface.js';
+import { InteractorsMetrics } from '../metrics/interactors.metrics.js';
+import { latestTick, nextTick, ticksBetween, type Schedule } from './schedule.js';
 import { TickFirer } from './tick.firer.js';
 
 const TIMER = 'interactors:dispatcher';
@@ -20,23 +22,40 @@ const TIMER = 'interactors:dispatcher';
  * (It also keeps under Node's 2^31-1 ms timer limit.)
  */
 const MAX_TIMER_DELAY = 60_000;
+/** After a failed claim (Redis unreachable), try again this much later, not in a loop. */
+const CLAIM_RETRY = 1_000;
+/** With `catchUp: false`, a tick still runs when its wake is at most this late. */
+const ON_TIME = 1_000;
+/** Missed ticks counted per gap at most: counting a long gap must not block the loop. */
+const MAX_COUNTED = 10_000;
 
 interface Slot {
   readonly task: TaskDefinition;
+  readonly schedule: Schedule;
+  /** The first tick not handled yet (claimed, lost or counted). */
   nextDueAt: number;
+  /** When to look at the slot again: its next tick, or a claim's retry. */
+  wakeAt: number;
 }
 
 /** A tick to fire: task T due at `dueAt`. @internal */
 export interface DueTick {
   readonly task: TaskDefinition;
-  readonly slot?: Slot;
   readonly dueAt: number;
+}
+
+/** A due slot in one wake: the latest tick it reached, and the first it had not handled. */
+interface Reached extends DueTick {
+  readonly slot: Slot;
+  readonly first: number;
 }
 
 /**
  * One timer over every scheduled task's next due instant (not one CronJob per task).
- * On each wake it claims every due tick in one transport call, hands the won ones to the
- * firer, then computes next instants from the due instants, so no drift accumulates.
+ * A tick is its due instant: each wake claims, per due task, the latest tick reached, in
+ * one transport call, and the winner of a claim judges the gap since the previous claim:
+ * the latest tick runs if it is within the task's `catchUp` window and the ticks nobody
+ * claimed are counted as `missed`. Never a burst, never a replay.
  * @internal
  */
 @Injectable()
@@ -44,22 +63,41 @@ export class TaskDispatcher {
   private readonly logger = new TaskLogger(LOGGER_CONTEXT);
   private slots: Slot[] = [];
   private running = false;
+  private claimsFailing = false;
   private readonly firing = new Set<Promise<void>>();
 
   constructor(
     private readonly registry: TaskRegistry,
     private readonly firer: TickFirer,
+    private readonly metrics: InteractorsMetrics,
     @Inject(INTERACTORS_TIMERS) private readonly timers: SchedulerRegistry,
     @Inject(INTERACTORS_TRANSPORT) private readonly transport: InteractorsTransport,
     @Inject(INTERACTORS_CONFIG) private readonly config: InteractorsConfig,
   ) {}
 
-  /** Schedules the given tasks' crons (those disabled in this environment are left out by the caller). */
-  start(tasks: readonly TaskDefinition[] = this.registry.all()): void {
+  /**
+   * Schedules the given tasks (those disabled in this environment are left out by the
+   * caller). A task whose last claimed tick (in Redis, so across restarts) is followed by
+   * ticks already past is due at once: the downtime's catch-up.
+   */
+  async start(tasks: readonly TaskDefinition[] = this.registry.all()): Promise<void> {
+    const scheduled = tasks.filter((task) => task.schedule);
+    let last = new Map<string, number>();
+    try {
+      last = await this.transport.lastClaimed(scheduled.map((task) => task.name));
+    } catch (error) {
+      this.logger.error(
+        `Could not read the last claimed ticks; nothing missed while no scheduler ran is caught up: ${(error as Error).message}`,
+      );
+    }
     const now = this.config.clock.now();
-    this.slots = tasks
-      .filter((task) => task.schedule)
-      .map((task) => ({ task, nextDueAt: task.schedule!.next(now) }));
+    this.slots = scheduled.map((task) => {
+      const schedule = task.schedule!;
+      const previous = last.get(task.name);
+      const missed = previous === undefined ? Infinity : this.following(task, previous);
+      const nextDueAt = missed <= now ? missed : this.following(task, now);
+      return { task, schedule, nextDueAt, wakeAt: nextDueAt };
+    });
     this.running = true;
     this.arm();
   }
@@ -76,7 +114,8 @@ export class TaskDispatcher {
 
   /** Next due instant of a task (epoch ms), when this process schedules it. */
   nextDueAt(task: string): number | undefined {
-    return this.slots.find((slot) => slot.task.name === task)?.nextDueAt;
+    const slot = this.slots.find((each) => each.task.name === task);
+    return slot && Number.isFinite(slot.nextDueAt) ? slot.nextDueAt : undefined;
   }
 
   /**
@@ -86,60 +125,126 @@ export class TaskDispatcher {
   async wake(): Promise<void> {
     if (!this.running) return;
     const now = this.config.clock.now();
-    const due = this.slots.filter((slot) => slot.nextDueAt <= now);
+    const due = this.slots.filter((slot) => slot.wakeAt <= now);
     if (due.length === 0) {
       this.arm(); // woke early: wait for the remainder
       return;
     }
-    const ticks = due.map((slot) => ({ slot, task: slot.task, dueAt: slot.nextDueAt }));
+    const reached: Reached[] = [];
+    for (const slot of due) {
+      try {
+        const dueAt = latestTick(slot.schedule, slot.nextDueAt, now);
+        reached.push({ slot, task: slot.task, first: slot.nextDueAt, dueAt });
+      } catch (error) {
+        this.unschedule(slot, error);
+      }
+    }
     // Take the due slots out before the first await, so a concurrent wake sees nothing due,
     // and keep the timer going for the others while the claims are out.
-    for (const slot of due) slot.nextDueAt = Infinity;
+    for (const slot of due) slot.wakeAt = Infinity;
     this.arm();
-    const fired = this.fire(ticks);
+    const fired = this.fire(reached, now);
     this.firing.add(fired);
     try {
       await fired;
     } finally {
       this.firing.delete(fired);
     }
-    // Next instants are computed only now, off the firing path.
-    const after = this.config.clock.now();
-    for (const { slot, dueAt } of ticks) slot.nextDueAt = this.following(slot, dueAt, after);
     this.arm();
   }
 
-  private async fire(ticks: DueTick[]): Promise<void> {
-    let won: boolean[];
+  private async fire(reached: Reached[], now: number): Promise<void> {
+    let claims: ClaimResult[];
     try {
-      won = await this.transport.claimTicks(
-        ticks.map(({ task, dueAt }) => ({ task: task.name, dueAt })),
+      claims = await this.transport.claimTicks(
+        reached.map(({ task, dueAt }) => ({ task: task.name, dueAt })),
       );
     } catch (error) {
-      this.logger.error(
-        `Could not claim ${ticks.length} tick(s) of ${ticks.map((t) => t.task.name).join(', ')}; ` +
-          `they are skipped: ${(error as Error).message}`,
-      );
+      // Nothing is lost yet: the slots stay on their first unhandled tick and are claimed
+      // again shortly; the gap is judged by whoever wins then.
+      if (!this.claimsFailing) {
+        this.logger.error(
+          `Could not claim ticks of ${reached.map((tick) => tick.task.name).join(', ')}; retrying every ${CLAIM_RETRY / 1000} s: ${(error as Error).message}`,
+        );
+      }
+      this.claimsFailing = true;
+      const retryAt = this.config.clock.now() + CLAIM_RETRY;
+      for (const { slot } of reached) slot.wakeAt = retryAt;
       return;
     }
-    await Promise.all(ticks.map((tick, i) => won[i] && this.firer.fire(tick)));
+    if (this.claimsFailing) this.logger.log('Claiming ticks works again');
+    this.claimsFailing = false;
+    // Next instants first, so the slots are armed again whatever firing does.
+    for (const { slot, dueAt } of reached) {
+      slot.nextDueAt = slot.wakeAt = this.following(slot.task, dueAt);
+    }
+    const outcomes = reached.map((tick, i) => ({
+      tick,
+      ...claims[i]!,
+      runs: claims[i]!.won && this.catchesUp(tick, now),
+    }));
+    await Promise.all(outcomes.map(({ tick, runs }) => runs && this.firer.fire(tick)));
+    // Counting is off the firing path: it may walk many ticks of a long gap.
+    for (const { tick, won, previous, runs } of outcomes) {
+      try {
+        if (won) this.countMissed(tick, previous, runs);
+      } catch (error) {
+        this.logger.error(
+          `Task "${tick.task.name}": missed ticks not counted: ${(error as Error).message}`,
+        );
+      }
+    }
   }
 
-  /** The next due instant after a fired one; ticks already past are skipped, never stormed. */
-  private following(slot: Slot, dueAt: number, now: number): number {
+  /** Whether the latest tick reached runs: it is within the task's `catchUp` window. */
+  private catchesUp({ task, slot, first, dueAt }: Reached, now: number): boolean {
+    const late = now - dueAt;
+    if (task.catchUp === false) return dueAt === first && late <= ON_TIME;
+    const window = task.catchUp ?? slot.nextDueAt - dueAt; // set to the next tick by now
+    return late <= window;
+  }
+
+  /** Counts, as skipped/missed, the ticks nobody claimed before a won one (and it, if not run). */
+  private countMissed(
+    { task, slot, first, dueAt }: Reached,
+    previous: number | undefined,
+    ran: boolean,
+  ): void {
+    // Judged from the last claimed tick, so ticks peers ran are never counted; with no
+    // record (a new task, a wiped Redis), from the first tick this process waited for.
+    const after = previous ?? first - 1;
+    const between = ticksBetween(slot.schedule, after, dueAt, MAX_COUNTED);
+    const count = between + (ran ? 0 : 1);
+    if (count === 0) return;
+    if (this.metrics.covers(task))
+      this.metrics.runs.labels(task.name, 'skipped', 'missed').inc(count);
+    const iso = (instant: number) => new Date(instant).toISOString();
+    const atLeast = between >= MAX_COUNTED ? 'at least ' : '';
+    this.logger.warn(
+      `Task "${task.name}": ${atLeast}${count} tick(s) after ${previous === undefined ? 'start' : iso(previous)} missed ` +
+        `(a stall, a clock step or an outage); ${ran ? `ran the latest, due ${iso(dueAt)}` : `the latest, due ${iso(dueAt)}, was outside catchUp and did not run`}`,
+    );
+  }
+
+  /** The next due instant after `instant`; a schedule that fails stops, loudly, never loops. */
+  private following(task: TaskDefinition, instant: number): number {
     try {
-      const next = slot.task.schedule!.next(dueAt);
-      return next > now ? next : slot.task.schedule!.next(now);
+      return nextTick(task.schedule!, instant);
     } catch (error) {
-      this.logger.error(`Task "${slot.task.name}" is unscheduled: ${(error as Error).message}`);
+      this.logger.error(`Task "${task.name}" is unscheduled: ${(error as Error).message}`);
       return Infinity;
     }
+  }
+
+  private unschedule(slot: Slot, error: unknown): void {
+    slot.nextDueAt = slot.wakeAt = Infinity;
+    this.logger.error(`Task "${slot.task.name}" is unscheduled: ${(error as Error).message}`);
   }
 
   private arm(): void {
     this.disarm();
     if (!this.running) return;
-    const next = Math.min(...this.slots.map((slot) => slot.nextDueAt));
+    const next = Math.min(...this.slots.map((slot) => slot.wakeAt));
     if (!Number.isFinite(next)) return;
     const delay = Math.min(Math.max(next - this.config.clock.now(), 0), MAX_TIMER_DELAY);
     this.timers.addTimeout(

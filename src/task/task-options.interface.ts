@@ -43,6 +43,14 @@ export interface TaskOptions {
   /** Milliseconds added to `every`'s epoch-aligned ticks. @default 0 */
   offset?: number;
   /**
+   * After a gap (a stalled process, a clock stepped forward, Redis unreachable, or no
+   * scheduler running), the latest due tick still runs if it is at most this late; the
+   * other ticks of the gap are counted as skipped (`missed`). A duration like `every`'s;
+   * `false` runs only ticks fired on time (within a second, none jumped over).
+   * @default one interval of the task: the gap from that tick to the next
+   */
+  catchUp?: string | number | false;
+  /**
    * IANA time zone the cron expression is read in.
    * @default the module's `timeZone`, itself `'UTC'` by default
    */

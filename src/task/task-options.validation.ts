@@ -10,6 +10,7 @@ const KNOWN_OPTIONS = [
   'cron',
   'every',
   'offset',
+  'catchUp',
   'timeZone',
   'run',
   'queue',
@@ -40,7 +41,7 @@ export function validateTaskOptions(
   options: TaskOptions,
   config: InteractorsConfig,
   now: number,
-): { problems: string[]; warnings: string[]; schedule?: Schedule } {
+): { problems: string[]; warnings: string[]; schedule?: Schedule; catchUp?: number | false } {
   const problems: string[] = [];
   const problem = (text: string) => problems.push(`Task "${task}": ${text}`);
 
@@ -93,12 +94,26 @@ export function validateTaskOptions(
         schedule.next(now);
       } catch (error) {
         schedule = undefined;
-        const message = (error as Error).message;
-        const reason = /No execution date was found/.test(message)
-          ? 'it can never fire: no date matches it'
-          : message.split('\n')[0]!;
+        const reason = (error as Error).message.split('\n')[0]!;
         problem(
           `cron "${options.cron}" is invalid (${reason}); fix the expression (5 fields, or 6 with seconds first)`,
+        );
+      }
+    }
+  }
+
+  let catchUp: number | false | undefined;
+  if (options.catchUp !== undefined) {
+    if (options.cron === undefined && options.every === undefined) {
+      problem('"catchUp" goes with "cron" or "every"; remove it or add a schedule');
+    } else if (options.catchUp === false) {
+      catchUp = false;
+    } else {
+      try {
+        catchUp = parseInterval(options.catchUp as string | number);
+      } catch (error) {
+        problem(
+          `catchUp ${JSON.stringify(options.catchUp)} is invalid: ${(error as Error).message}; or false for no catch-up`,
         );
       }
     }
@@ -181,7 +196,7 @@ export function validateTaskOptions(
   const mistake =
     typeof options.cron === 'string' && schedule ? cronMistake(options.cron) : undefined;
   if (mistake) warnings.push(`Task "${task}": cron "${options.cron}" ${mistake}`);
-  return { problems, warnings, schedule };
+  return { problems, warnings, schedule, catchUp };
 }
 
 /** A list of non-empty strings. @internal */

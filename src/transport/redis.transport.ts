@@ -1,20 +1,23 @@
 import type { Redis } from 'ioredis';
-import type { InteractorsTransport, TickClaim } from './transport.interface.js';
+import type { ClaimResult, InteractorsTransport, TickClaim } from './transport.interface.js';
 
 // One hash field per task holds its last claimed instant: the key set stays bounded
-// (no key per tick to expire) and claims are monotonic per task.
+// (no key per tick to expire) and claims are monotonic per task. Each claim answers
+// won (1/0) and the previous instant ('' when none), so the winner can count the ticks
+// nobody claimed in between.
 const CLAIM_TICKS = `
-local won = {}
+local out = {}
 for i = 1, #ARGV, 2 do
-  local last = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '-1')
-  if tonumber(ARGV[i + 1]) > last then
+  local previous = redis.call('HGET', KEYS[1], ARGV[i])
+  if tonumber(ARGV[i + 1]) > tonumber(previous or '-1') then
     redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-    won[#won + 1] = 1
+    out[#out + 1] = 1
   else
-    won[#won + 1] = 0
+    out[#out + 1] = 0
   end
+  out[#out + 1] = previous or ''
 end
-return won`;
+return out`;
 
 /** The Redis transport over the module's fail-fast client. @internal */
 export class RedisTransport implements InteractorsTransport {
@@ -27,17 +30,29 @@ export class RedisTransport implements InteractorsTransport {
     private readonly prefix: string,
   ) {}
 
-  async claimTicks(ticks: readonly TickClaim[]): Promise<boolean[]> {
+  async claimTicks(ticks: readonly TickClaim[]): Promise<ClaimResult[]> {
     if (ticks.length === 0) return [];
     const argv = ticks.flatMap(({ task, dueAt }) => [task, String(dueAt)]);
     // EVAL rather than EVALSHA: always exactly one round trip, even after a Redis restart.
-    const won = (await this.client.eval(
-      CLAIM_TICKS,
-      1,
-      `${this.prefix}:ticks`,
-      ...argv,
-    )) as number[];
-    return won.map((flag) => flag === 1);
+    const out = (await this.client.eval(CLAIM_TICKS, 1, this.ticksKey, ...argv)) as (
+      number | string
+    )[];
+    return ticks.map((_, i) => ({
+      won: out[2 * i] === 1,
+      previous: out[2 * i + 1] === '' ? undefined : Number(out[2 * i + 1]),
+    }));
+  }
+
+  async lastClaimed(tasks: readonly string[]): Promise<Map<string, number>> {
+    const last = new Map<string, number>();
+    if (tasks.length === 0) return last;
+    const values = await this.client.hmget(this.ticksKey, ...tasks);
+    tasks.forEach((task, i) => values[i] != null && last.set(task, Number(values[i])));
+    return last;
+  }
+
+  private get ticksKey(): string {
+    return `${this.prefix}:ticks`;
   }
 
   async close(): Promise<void> {

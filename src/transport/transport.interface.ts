@@ -4,6 +4,14 @@ export interface TickClaim {
   readonly dueAt: number;
 }
 
+/** The outcome of one tick's claim. @internal */
+export interface ClaimResult {
+  /** Whether this process won the tick. */
+  readonly won: boolean;
+  /** The task's last claimed instant before this claim, if any was recorded. */
+  readonly previous: number | undefined;
+}
+
 /**
  * The port behind the module's own keys, with a Redis and an in-memory adapter.
  * @internal
@@ -15,7 +23,9 @@ export interface InteractorsTransport {
    * won only if no tick of the same task at this or a later instant was claimed before,
    * so a lagging scheduler can never claim a tick twice or go back in time.
    */
-  claimTicks(ticks: readonly TickClaim[]): Promise<boolean[]>;
+  claimTicks(ticks: readonly TickClaim[]): Promise<ClaimResult[]>;
+  /** The last claimed instant of each task that has one, in one round trip. */
+  lastClaimed(tasks: readonly string[]): Promise<Map<string, number>>;
   /** Idempotent. */
   close(): Promise<void>;
 }
