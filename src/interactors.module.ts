@@ -25,6 +25,7 @@ import { TickFirer } from './scheduling/tick.firer.js';
 import { TaskOrchestrator } from './task.orchestrator.js';
 import { RunHooks } from './execution/run-hooks.js';
 import { LockInterceptor } from './interceptors/lock.interceptor.js';
+import { OverlapInterceptor } from './interceptors/overlap.interceptor.js';
 import { InteractorsLocks } from './locking/interactors.locks.js';
 import { MemoryLockBackend } from './locking/memory.lock-backend.js';
 import { RedisLockBackend } from './locking/redis.lock-backend.js';
@@ -84,6 +85,7 @@ import { transportProvider } from './transport/transport.provider.js';
     EnvironmentInterceptor,
     RunHooks,
     LockInterceptor,
+    OverlapInterceptor,
     InteractorsLocks,
     {
       provide: INTERACTORS_LOCKS,

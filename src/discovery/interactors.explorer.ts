@@ -98,6 +98,7 @@ export class InteractorsExplorer implements OnModuleInit {
         catchUp: validated.catchUp,
         run: options.run ?? 'queue',
         queue: options.queue ?? DEFAULT_QUEUE,
+        overlap: options.overlap ?? 'skip',
         handler: this.externalContextCreator.create(
           instance as object,
           enterCall(instance),

@@ -1,5 +1,5 @@
 import type { Interactor } from '../task/interactor.js';
-import type { TaskOptions, TaskRunMode } from '../task/task-options.interface.js';
+import type { TaskOptions, TaskOverlap, TaskRunMode } from '../task/task-options.interface.js';
 import type { Schedule } from '../scheduling/schedule.js';
 
 /** A validated task, as discovery registers it. @internal */
@@ -14,6 +14,7 @@ export interface TaskDefinition {
   readonly catchUp: number | false | undefined;
   readonly run: TaskRunMode;
   readonly queue: string;
+  readonly overlap: TaskOverlap;
   /** `call()` through the user's Nest guards and interceptors (context type `'interactor'`). */
   readonly handler: (...args: unknown[]) => Promise<unknown>;
 }

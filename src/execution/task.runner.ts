@@ -5,6 +5,7 @@ import { TaskTimeoutError } from '../errors/task-timeout.error.js';
 import { EnvironmentInterceptor } from '../interceptors/environment.interceptor.js';
 import { MetricsInterceptor } from '../interceptors/metrics.interceptor.js';
 import { LockInterceptor } from '../interceptors/lock.interceptor.js';
+import { OverlapInterceptor } from '../interceptors/overlap.interceptor.js';
 import {
   finish,
   type RunNext,
@@ -30,7 +31,7 @@ const noop = () => undefined;
 
 /**
  * The one way any trigger runs a task: builds the run context, then the task's chain —
- * the built-in interceptors, outermost first (metrics → environment), then the user's
+ * the built-in interceptors, outermost first (metrics → environment → overlap → lock), then the user's
  * Nest guards and interceptors and `call()`. Every run ends as one result; it never rejects.
  * @internal
  */
@@ -44,10 +45,11 @@ export class TaskRunner {
   constructor(
     metrics: MetricsInterceptor,
     environment: EnvironmentInterceptor,
+    overlap: OverlapInterceptor,
     lock: LockInterceptor,
     private readonly hooks: RunHooks,
   ) {
-    this.interceptors = [metrics, environment, lock];
+    this.interceptors = [metrics, environment, overlap, lock];
   }
 
   run(task: TaskDefinition, request: RunRequest): Promise<RunResult> {

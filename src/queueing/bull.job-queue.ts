@@ -76,6 +76,9 @@ export class BullJobQueue implements JobQueue {
           : options.backoff,
       removeOnComplete: completed,
       removeOnFail: failed,
+      ...(options.deduplicationId !== undefined && {
+        deduplication: { id: options.deduplicationId },
+      }),
     });
     return job.id!;
   }

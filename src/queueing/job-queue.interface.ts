@@ -8,6 +8,11 @@ export interface JobAddOptions {
   readonly priority?: number;
   readonly attempts: number;
   readonly backoff?: TaskBackoff;
+  /**
+   * While a job added with this id is waiting, delayed or active in the queue, adding
+   * another adds nothing and resolves to the first one's id (BullMQ deduplication).
+   */
+  readonly deduplicationId?: string;
 }
 
 /** A job as a worker receives it, whatever the adapter. @internal */

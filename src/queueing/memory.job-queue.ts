@@ -21,6 +21,8 @@ interface MemoryJob {
 /** The in-memory twin of the BullMQ adapter: one process, nothing survives a restart. @internal */
 export class MemoryJobQueue implements JobQueue {
   private readonly jobs = new Map<string, MemoryJob>();
+  /** Unfinished jobs by `<queue>/<deduplication id>`. */
+  private readonly deduplicated = new Map<string, MemoryJob>();
   private readonly waiting = new Map<string, MemoryJob[]>();
   private readonly active = new Map<string, Set<Promise<void>>>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -39,6 +41,9 @@ export class MemoryJobQueue implements JobQueue {
     const id = options.jobId ?? String(sequence);
     if (options.jobId === undefined) this.sequences.set(queue, sequence);
     if (this.jobs.has(`${queue}/${id}`)) return id;
+    const duplicate =
+      options.deduplicationId && this.deduplicated.get(`${queue}/${options.deduplicationId}`);
+    if (duplicate) return duplicate.id;
     const job: MemoryJob = {
       id,
       queue,
@@ -49,6 +54,7 @@ export class MemoryJobQueue implements JobQueue {
       state: 'delayed',
     };
     this.jobs.set(`${queue}/${id}`, job);
+    if (options.deduplicationId) this.deduplicated.set(`${queue}/${options.deduplicationId}`, job);
     this.later(job, options.delay ?? 0);
     return id;
   }
@@ -146,6 +152,8 @@ export class MemoryJobQueue implements JobQueue {
     }
     const state = verdict.kind === 'done' ? 'completed' : 'failed';
     job.state = state;
+    const dedup = job.options.deduplicationId && `${job.queue}/${job.options.deduplicationId}`;
+    if (dedup && this.deduplicated.get(dedup) === job) this.deduplicated.delete(dedup);
     // Keep at most the retention count of finished jobs per state, as BullMQ would.
     const ids = this.finished[state];
     ids.push(`${job.queue}/${job.id}`);

@@ -60,17 +60,27 @@ export class TaskEnqueuer {
     });
   }
 
-  /** Enqueues a claimed tick under an id made of task and due instant, so it is added once. */
-  enqueueTick(task: TaskDefinition, dueAt: number): Promise<string> {
-    return this.jobs.add(
+  /**
+   * Enqueues a claimed tick under an id made of task and due instant, so it is added once.
+   * With `overlap: 'skip'`, not while a job of an earlier tick is unfinished: resolves to
+   * that job's id instead.
+   */
+  async enqueueTick(
+    task: TaskDefinition,
+    dueAt: number,
+  ): Promise<{ jobId: string; overlaps?: string }> {
+    const jobId = `${task.name}-${dueAt}`;
+    const added = await this.jobs.add(
       task.queue,
       { ...this.envelope(task, '[]'), dueAt },
       {
-        jobId: `${task.name}-${dueAt}`,
+        jobId,
         attempts: task.options.attempts ?? 1,
         backoff: task.options.backoff,
+        deduplicationId: task.overlap === 'skip' ? `tick:${task.name}` : undefined,
       },
     );
+    return added === jobId ? { jobId } : { jobId, overlaps: added };
   }
 
   private envelope(task: TaskDefinition, args: string): JobEnvelope {

@@ -29,7 +29,13 @@ export class TickFirer {
       return;
     }
     try {
-      await this.enqueuer.enqueueTick(task, dueAt);
+      const { overlaps } = await this.enqueuer.enqueueTick(task, dueAt);
+      if (overlaps === undefined) return;
+      if (this.metrics.covers(task))
+        this.metrics.runs.labels(task.name, 'skipped', 'overlap').inc();
+      this.logger.log(
+        `Task "${task.name}": tick ${new Date(dueAt).toISOString()} skipped (overlap): job ${overlaps} of an earlier tick is unfinished`,
+      );
     } catch (error) {
       // At most once: a claimed tick that cannot be enqueued is lost, and said so.
       this.logger.error(

@@ -1,5 +1,7 @@
 /** What a cron tick of a task does. @publicApi */
 export type TaskRunMode = 'queue' | 'inline';
+/** What a tick does while the task's previous run is in flight. @publicApi */
+export type TaskOverlap = 'skip' | 'allow';
 
 /** Settings of a task's cluster-wide lock. @publicApi */
 export interface TaskLockOptions {
@@ -61,6 +63,14 @@ export interface TaskOptions {
    * @default 'queue'
    */
   run?: TaskRunMode;
+  /**
+   * `'skip'`: a tick that comes while a run of the task is still in flight is skipped
+   * (reason `overlap`): per process for an inline task without a lock; with `lock`, the
+   * held lock makes it `locked` across the cluster; for `run: 'queue'`, no tick is
+   * enqueued while a job of an earlier tick is waiting or active. `'allow'`: runs overlap.
+   * @default 'skip'
+   */
+  overlap?: TaskOverlap;
   /**
    * The queue this task's jobs go to; it must be declared in the module's `queues`.
    * @default 'default'

@@ -14,6 +14,7 @@ const KNOWN_OPTIONS = [
   'timeZone',
   'run',
   'queue',
+  'overlap',
   'attempts',
   'backoff',
   'environments',
@@ -121,6 +122,9 @@ export function validateTaskOptions(
 
   if (options.run !== undefined && options.run !== 'queue' && options.run !== 'inline') {
     problem(`run ${JSON.stringify(options.run)} is not valid; use "queue" or "inline"`);
+  }
+  if (options.overlap !== undefined && options.overlap !== 'skip' && options.overlap !== 'allow') {
+    problem(`overlap ${JSON.stringify(options.overlap)} is not valid; use "skip" or "allow"`);
   }
   const queue = options.queue ?? DEFAULT_QUEUE;
   if (typeof queue !== 'string') {

@@ -152,8 +152,8 @@ describe('queued ticks on BullMQ (manual clock)', () => {
     // Past the claim, the job id itself dedupes: enqueueing the tick again adds nothing.
     const task = a.app.get(TaskRegistry, { strict: false }).resolve(QueuedTick);
     const enqueuer = b.app.get(TaskEnqueuer, { strict: false });
-    expect(await enqueuer.enqueueTick(task, DUE)).toBe(`QueuedTick-${DUE}`);
-    expect(await enqueuer.enqueueTick(task, DUE)).toBe(`QueuedTick-${DUE}`);
+    expect(await enqueuer.enqueueTick(task, DUE)).toEqual({ jobId: `QueuedTick-${DUE}` });
+    expect(await enqueuer.enqueueTick(task, DUE)).toEqual({ jobId: `QueuedTick-${DUE}` });
     expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 1 });
     // A worker then runs it once, with that dueAt.
     const worker = await boot({
