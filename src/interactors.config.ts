@@ -6,6 +6,7 @@ import type {
   InteractorsModuleOptions,
   QueueDeclarations,
   RedisConnection,
+  ScheduleOverride,
 } from './interfaces/module-options.interface.js';
 import { systemClock, type Clock } from './scheduling/clock.js';
 import { isStringList } from './task/task-options.validation.js';
@@ -46,6 +47,8 @@ export interface InteractorsConfig {
   readonly lockedJob: { retryDelay: number; window: number };
   readonly appVersion: string | undefined;
   readonly clock: Clock;
+  /** Schedule overrides by task name, `undefined` values dropped. */
+  readonly schedules: ReadonlyMap<string, ScheduleOverride>;
 }
 
 const ROLES: readonly InteractorRole[] = ['scheduler', 'worker'];
@@ -70,7 +73,9 @@ const KNOWN_OPTIONS = new Set<string>([
   'environments',
   'metrics',
   'catchUnhandledRejections',
+  'schedules',
 ]);
+const SCHEDULE_KEYS = ['cron', 'every', 'offset', 'timeZone', 'catchUp', 'enabled'];
 
 /** Declared queue names with their settings, `default` always first. @internal */
 export function declaredQueues(
@@ -201,6 +206,7 @@ export function resolveConfig(
     },
     appVersion: options.appVersion ?? env.npm_package_version,
     clock: options.clock ?? systemClock,
+    schedules: scheduleOverrides(options.schedules, problems),
   };
   if (options.environments !== undefined && !isStringList(options.environments)) {
     problems.push(
@@ -222,4 +228,35 @@ function parseList(value: string | undefined): string[] | undefined {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/** The `schedules` option, checked for shape; the values are checked with each task. */
+function scheduleOverrides(
+  schedules: unknown,
+  problems: string[],
+): ReadonlyMap<string, ScheduleOverride> {
+  const overrides = new Map<string, ScheduleOverride>();
+  if (schedules === undefined) return overrides;
+  if (schedules === null || typeof schedules !== 'object' || Array.isArray(schedules)) {
+    problems.push(
+      'option "schedules" must be an object of task names to { cron, every, timeZone, enabled, ... }',
+    );
+    return overrides;
+  }
+  for (const [task, override] of Object.entries(schedules)) {
+    if (override === null || typeof override !== 'object' || Array.isArray(override)) {
+      problems.push(`option "schedules.${task}" must be an object such as { cron: "0 * * * *" }`);
+      continue;
+    }
+    const defined = Object.entries(override).filter(([, value]) => value !== undefined);
+    for (const [key] of defined) {
+      if (!SCHEDULE_KEYS.includes(key)) {
+        problems.push(
+          `option "schedules.${task}.${key}" is not known; use ${SCHEDULE_KEYS.join(', ')}`,
+        );
+      }
+    }
+    overrides.set(task, Object.fromEntries(defined) as ScheduleOverride);
+  }
+  return overrides;
 }

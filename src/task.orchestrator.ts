@@ -63,6 +63,12 @@ export class TaskOrchestrator
           '(their ticks are not fired; INTERACTORS_FORCE=<names or *> turns them on)',
       );
     }
+    const unscheduled = tasks.filter((task) => !task.scheduled).map((task) => task.name);
+    if (unscheduled.length && this.config.scheduler) {
+      this.logger.log(
+        `Not scheduled (schedules.<task>.enabled is false): ${unscheduled.join(', ')}`,
+      );
+    }
     if (this.config.worker) {
       const consumed = this.config.consume.map(
         (name) => [name, this.config.queues.get(name)!] as const,
@@ -70,7 +76,9 @@ export class TaskOrchestrator
       this.jobs.start(new Map(consumed), this.processor.handle);
     }
     if (this.config.scheduler)
-      await this.dispatcher.start(tasks.filter((task) => this.environment.allows(task)));
+      await this.dispatcher.start(
+        tasks.filter((task) => task.scheduled && this.environment.allows(task)),
+      );
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -10,6 +10,7 @@ import {
   TASK_METADATA,
 } from '../interactors.constants.js';
 import type { InteractorsConfig } from '../interactors.config.js';
+import type { ScheduleOverride } from '../interfaces/module-options.interface.js';
 import { InvalidTaskDefinitionsError } from '../errors/invalid-task-definitions.error.js';
 import { currentRun } from '../execution/task-run.js';
 import type { Interactor } from '../task/interactor.js';
@@ -41,6 +42,7 @@ export class InteractorsExplorer implements OnModuleInit {
     const owners = new Map<string, string>();
     const now = this.config.clock.now();
     const warnings: string[] = [];
+    const overridden = new Set<string>();
 
     for (const wrapper of this.discovery.getProviders()) {
       const type = taskClassOf(wrapper);
@@ -81,8 +83,20 @@ export class InteractorsExplorer implements OnModuleInit {
         problem(`the name is used twice (${owner}; ${where}); give one of them another "name"`);
       else owners.set(name, where);
 
-      const validated = validateTaskOptions(name, options, this.config, now);
-      taskProblems.push(...validated.problems);
+      const override = this.config.schedules.get(name);
+      if (override) overridden.add(name);
+      const effective = override ? withSchedule(options, override) : options;
+      const validated = validateTaskOptions(name, effective, this.config, now);
+      if (override && typeof override.enabled !== 'boolean' && override.enabled !== undefined) {
+        validated.problems.push(`Task "${name}": enabled must be true or false`);
+      }
+      taskProblems.push(
+        ...validated.problems.map((text) =>
+          override
+            ? text.replace(`Task "${name}": `, `Task "${name}" (with schedules.${name}): `)
+            : text,
+        ),
+      );
       warnings.push(...validated.warnings);
       if (taskProblems.length) {
         problems.push(...taskProblems);
@@ -93,8 +107,9 @@ export class InteractorsExplorer implements OnModuleInit {
         name,
         type,
         instance,
-        options,
+        options: effective,
         schedule: validated.schedule,
+        scheduled: override?.enabled !== false,
         catchUp: validated.catchUp,
         run: options.run ?? 'queue',
         queue: options.queue ?? DEFAULT_QUEUE,
@@ -114,6 +129,13 @@ export class InteractorsExplorer implements OnModuleInit {
       });
     }
 
+    for (const name of this.config.schedules.keys()) {
+      if (!overridden.has(name)) {
+        problems.push(
+          `schedules.${name} names no task; tasks: ${[...owners.keys()].join(', ') || '(none)'}`,
+        );
+      }
+    }
     if (problems.length) throw new InvalidTaskDefinitionsError(problems);
     this.registry.register(definitions);
     for (const warning of warnings) this.logger.warn(warning);
@@ -180,4 +202,17 @@ function requestScopeChain(wrapper: InstanceWrapper, seen = new Set<InstanceWrap
     if (dep && !dep.isDependencyTreeStatic()) return [label, ...requestScopeChain(dep, seen)];
   }
   return [label];
+}
+
+/** A task's options with a schedule from configuration: `cron`/`every` replace the schedule. */
+function withSchedule(options: TaskOptions, override: ScheduleOverride): TaskOptions {
+  if (options === null || typeof options !== 'object') return options;
+  const { enabled: _enabled, ...rest } = override;
+  const merged: TaskOptions = { ...options };
+  if (rest.cron !== undefined || rest.every !== undefined) {
+    delete merged.cron;
+    delete merged.every;
+    delete merged.offset;
+  }
+  return { ...merged, ...rest };
 }

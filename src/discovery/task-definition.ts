@@ -10,6 +10,8 @@ export interface TaskDefinition {
   readonly instance: Interactor;
   readonly options: Readonly<TaskOptions>;
   readonly schedule: Schedule | undefined;
+  /** Whether its ticks are fired (`schedules.<task>.enabled` in the module options). */
+  readonly scheduled: boolean;
   /** How late the latest tick of a gap may run (ms); `false`: not at all; undefined: one interval. */
   readonly catchUp: number | false | undefined;
   readonly run: TaskRunMode;

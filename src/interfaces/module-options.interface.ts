@@ -104,6 +104,27 @@ export interface InteractorsModuleOptions {
   appVersion?: string;
   /** Time source of the scheduler. @default the system clock */
   clock?: Clock;
+  /**
+   * Per-task schedules from configuration, overriding the `@Task` literal, so one build
+   * runs different schedules per environment: `{ OpenTheGates: { cron: config.get('GATES_CRON') } }`.
+   * Keys whose value is `undefined` are ignored (an unset variable keeps the decorator's).
+   */
+  schedules?: Record<string, ScheduleOverride>;
+}
+
+/**
+ * One task's schedule from configuration. A `cron` or `every` here replaces the
+ * decorator's schedule (its `cron`, `every` and `offset`); the other keys replace one
+ * option each. @publicApi
+ */
+export interface ScheduleOverride {
+  cron?: string;
+  every?: string | number;
+  offset?: number;
+  timeZone?: string;
+  catchUp?: string | number | false;
+  /** `false`: no ticks are fired for the task here; calls and enqueues still work. @default true */
+  enabled?: boolean;
 }
 
 /** Options fixed when the module is defined, for `forRoot` and `forRootAsync` alike. @publicApi */
