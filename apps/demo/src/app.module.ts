@@ -41,6 +41,8 @@ const redisUrl = process.env.REDIS_URL || undefined;
       prefix: 'demo:interactors',
       environment: process.env.NODE_ENV,
       queues: { gates: { concurrency: 2 } },
+      // One build, different schedules per environment: unset keeps the @Task literal.
+      schedules: { OpenTheGates: { cron: process.env.GATES_CRON } },
     }),
     GatesModule.register({ redisUrl, prefix: 'demo' }),
     // Serves prom-client's global registry, where the module's metrics live by default.
