@@ -6,7 +6,6 @@ import type {
   InteractorsModuleOptions,
   QueueDeclarations,
   RedisConnection,
-  ScheduleOverride,
 } from './interfaces/module-options.interface.js';
 import { systemClock, type Clock } from './scheduling/clock.js';
 import { isStringList } from './task/task-options.validation.js';
@@ -47,8 +46,8 @@ export interface InteractorsConfig {
   readonly lockedJob: { retryDelay: number; window: number };
   readonly appVersion: string | undefined;
   readonly clock: Clock;
-  /** Schedule overrides by task name, `undefined` values dropped. */
-  readonly schedules: ReadonlyMap<string, ScheduleOverride>;
+  /** Schedule overrides by task name, as given (checked with each task); `undefined` dropped. */
+  readonly schedules: ReadonlyMap<string, unknown>;
 }
 
 const ROLES: readonly InteractorRole[] = ['scheduler', 'worker'];
@@ -75,7 +74,6 @@ const KNOWN_OPTIONS = new Set<string>([
   'catchUnhandledRejections',
   'schedules',
 ]);
-const SCHEDULE_KEYS = ['cron', 'every', 'offset', 'timeZone', 'catchUp', 'enabled'];
 
 /** Declared queue names with their settings, `default` always first. @internal */
 export function declaredQueues(
@@ -230,12 +228,12 @@ function parseList(value: string | undefined): string[] | undefined {
     .filter(Boolean);
 }
 
-/** The `schedules` option, checked for shape; the values are checked with each task. */
-function scheduleOverrides(
-  schedules: unknown,
-  problems: string[],
-): ReadonlyMap<string, ScheduleOverride> {
-  const overrides = new Map<string, ScheduleOverride>();
+/**
+ * The `schedules` option: an object of task names. Each entry is checked with its task
+ * (so every mistake lands in one boot error); entries set to `undefined` are ignored.
+ */
+function scheduleOverrides(schedules: unknown, problems: string[]): ReadonlyMap<string, unknown> {
+  const overrides = new Map<string, unknown>();
   if (schedules === undefined) return overrides;
   if (schedules === null || typeof schedules !== 'object' || Array.isArray(schedules)) {
     problems.push(
@@ -244,19 +242,7 @@ function scheduleOverrides(
     return overrides;
   }
   for (const [task, override] of Object.entries(schedules)) {
-    if (override === null || typeof override !== 'object' || Array.isArray(override)) {
-      problems.push(`option "schedules.${task}" must be an object such as { cron: "0 * * * *" }`);
-      continue;
-    }
-    const defined = Object.entries(override).filter(([, value]) => value !== undefined);
-    for (const [key] of defined) {
-      if (!SCHEDULE_KEYS.includes(key)) {
-        problems.push(
-          `option "schedules.${task}.${key}" is not known; use ${SCHEDULE_KEYS.join(', ')}`,
-        );
-      }
-    }
-    overrides.set(task, Object.fromEntries(defined) as ScheduleOverride);
+    if (override !== undefined) overrides.set(task, override);
   }
   return overrides;
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { TaskRegistry } from './discovery/task.registry.js';
-import type { TaskInfo, TaskTimes } from './discovery/task-definition.js';
+import type { TaskDefinition, TaskInfo, TaskTimes } from './discovery/task-definition.js';
+import { nextTick } from './scheduling/schedule.js';
 import { INTERACTORS_CLOCK, INTERACTORS_TRANSPORT } from './interactors.constants.js';
 import type { Clock } from './scheduling/clock.js';
 import { TaskDispatcher } from './scheduling/task.dispatcher.js';
@@ -124,8 +125,19 @@ export class Interactors implements JobEnqueuer {
     return {
       task: definition.name,
       lastDueAt: last.get(definition.name),
-      nextDueAt:
-        this.dispatcher.nextDueAt(definition.name) ?? definition.schedule?.next(this.clock.now()),
+      nextDueAt: this.dispatcher.schedules(definition.name)
+        ? this.dispatcher.nextDueAt(definition.name)
+        : this.nextFromSchedule(definition),
     };
+  }
+
+  /** Where no scheduler of this process has the task: computed as the scheduler would. */
+  private nextFromSchedule(task: TaskDefinition): number | undefined {
+    if (!task.schedule) return undefined;
+    try {
+      return nextTick(task.schedule, this.clock.now());
+    } catch {
+      return undefined;
+    }
   }
 }

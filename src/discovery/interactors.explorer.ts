@@ -83,13 +83,12 @@ export class InteractorsExplorer implements OnModuleInit {
         problem(`the name is used twice (${owner}; ${where}); give one of them another "name"`);
       else owners.set(name, where);
 
-      const override = this.config.schedules.get(name);
-      if (override) overridden.add(name);
+      const given = this.config.schedules.get(name);
+      if (given !== undefined) overridden.add(name);
+      const { override, problems: overrideProblems } = checkOverride(name, given);
       const effective = override ? withSchedule(options, override) : options;
       const validated = validateTaskOptions(name, effective, this.config, now);
-      if (override && typeof override.enabled !== 'boolean' && override.enabled !== undefined) {
-        validated.problems.push(`Task "${name}": enabled must be true or false`);
-      }
+      validated.problems.push(...overrideProblems);
       taskProblems.push(
         ...validated.problems.map((text) =>
           override
@@ -215,4 +214,36 @@ function withSchedule(options: TaskOptions, override: ScheduleOverride): TaskOpt
     delete merged.offset;
   }
   return { ...merged, ...rest };
+}
+
+const SCHEDULE_KEYS = ['cron', 'every', 'offset', 'timeZone', 'catchUp', 'enabled'];
+
+/** A `schedules` entry's shape; its values are then checked as the task's options. */
+function checkOverride(
+  task: string,
+  given: unknown,
+): { override?: ScheduleOverride; problems: string[] } {
+  if (given === undefined) return { problems: [] };
+  const problem = (text: string) => `Task "${task}": ${text}`;
+  if (given === null || typeof given !== 'object' || Array.isArray(given)) {
+    return {
+      problems: [problem('its schedules entry must be an object such as { cron: "0 * * * *" }')],
+    };
+  }
+  const problems: string[] = [];
+  const defined = Object.entries(given).filter(([, value]) => value !== undefined);
+  for (const [key] of defined) {
+    if (!SCHEDULE_KEYS.includes(key)) {
+      problems.push(problem(`"${key}" is not known; use ${SCHEDULE_KEYS.join(', ')}`));
+    }
+  }
+  const override = Object.fromEntries(
+    defined.filter(([key]) => SCHEDULE_KEYS.includes(key)),
+  ) as ScheduleOverride;
+  if (override.enabled !== undefined && typeof override.enabled !== 'boolean') {
+    problems.push(
+      problem(`enabled must be true or false, got ${JSON.stringify(override.enabled)}`),
+    );
+  }
+  return { override, problems };
 }

@@ -32,6 +32,8 @@ export class CronSchedule implements Schedule {
   /** Whether the seconds, minutes or hours field starts with `*`. */
   readonly wildcard: boolean;
   private readonly walls: CronExpression;
+  /** Set when Vixie's rule asks for day-of-month AND day-of-week (see bothDaysRule). */
+  private readonly bothDays: ((wall: number) => boolean) | undefined;
   private readonly offset: (instant: number) => number;
 
   /** @throws Error with a reason that names the offending field. */
@@ -40,15 +42,20 @@ export class CronSchedule implements Schedule {
     readonly timeZone: string,
   ) {
     checkFields(expression);
+    const source = expression.trim();
+    const macro = source.startsWith('@');
     try {
-      this.walls = CronExpressionParser.parse(expression, { tz: 'UTC', currentDate: new Date(0) });
+      this.walls = CronExpressionParser.parse(macro ? source.toLowerCase() : source, {
+        tz: 'UTC',
+        currentDate: new Date(0),
+      });
     } catch (error) {
       throw new Error(parserMessage(expression, (error as Error).message), { cause: error });
     }
-    const [second, minute, hour] = sixFields(
-      expression.trim().startsWith('@') ? this.walls.stringify(true) : expression,
-    );
-    this.wildcard = [second, minute, hour].some((field) => field!.startsWith('*'));
+    const fields = sixFields(macro ? this.walls.stringify(true) : source);
+    this.wildcard = fields.slice(0, 3).some((field) => field.startsWith('*'));
+    this.bothDays = bothDaysRule(fields[3]!, fields[5]!, this.walls);
+    checkDaysExist(this.walls);
     this.offset = zoneOffset(timeZone);
   }
 
@@ -82,7 +89,15 @@ export class CronSchedule implements Schedule {
   /** The first cron wall strictly after `wall` (walls are epoch ms read as UTC). */
   private wallAfter(wall: number): number {
     this.walls.reset(new Date(wall));
-    return this.walls.next().getTime();
+    let next = this.walls.next().getTime();
+    // The parser combines the day fields with OR; keep only walls matching both.
+    for (let tries = 0; this.bothDays && !this.bothDays(next); tries++) {
+      if (tries > MAX_DAY_TRIES) {
+        throw new Error('it can never fire: no date matches both its day fields');
+      }
+      next = this.walls.next().getTime();
+    }
+    return next;
   }
 
   /** The first instant at which the zone's clock shows `wall` or a later wall. */
@@ -127,6 +142,53 @@ export function zoneOffset(timeZone: string): (instant: number) => number {
     offset = UTC;
   offsets.set(timeZone, offset);
   return offset;
+}
+
+/** Candidate days tried for a day-of-month AND day-of-week match: over 28 years of days. */
+const MAX_DAY_TRIES = 11_000;
+
+/**
+ * Vixie cron combines day-of-month and day-of-week with OR when both are restricted, but
+ * with AND when either starts with `*` (`*\/2` with `1`: odd days that are Mondays). The
+ * parser always uses OR, which is the same unless a field is a stepped or ranged `*`.
+ */
+function bothDaysRule(
+  dayOfMonth: string,
+  dayOfWeek: string,
+  walls: CronExpression,
+): ((wall: number) => boolean) | undefined {
+  const starred = (field: string) => field.startsWith('*') && field !== '*';
+  const restricted = (field: string) => !field.startsWith('*') && field !== '?';
+  if (
+    !(starred(dayOfMonth) && restricted(dayOfWeek)) &&
+    !(starred(dayOfWeek) && restricted(dayOfMonth))
+  ) {
+    return undefined;
+  }
+  const days = new Set(walls.fields.dayOfMonth.values as number[]);
+  const weekdays = new Set((walls.fields.dayOfWeek.values as number[]).map((day) => day % 7));
+  return (wall) => {
+    const date = new Date(wall);
+    return days.has(date.getUTCDate()) && weekdays.has(date.getUTCDay());
+  };
+}
+
+/** Days in each month at most (February in a leap year). */
+const MONTH_DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * An expression whose days of month exist in none of its months (`0 0 31 4,6 *`) can never
+ * fire; found here at once, where the parser would search for a long time. Only when
+ * day-of-week does not widen the match (the parser's OR).
+ */
+function checkDaysExist(walls: CronExpression): void {
+  const weekdays = walls.fields.dayOfWeek.values as number[];
+  if (new Set(weekdays.map((day) => day % 7)).size < 7) return;
+  const first = Math.min(...(walls.fields.dayOfMonth.values as number[]));
+  const months = walls.fields.month.values as number[];
+  if (!months.some((month) => MONTH_DAYS[month - 1]! >= first)) {
+    throw new Error('it can never fire: no month has the day(s) of month it names');
+  }
 }
 
 const MACROS = [

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { TaskLogger } from '../execution/task-logger.js';
 import { Inject, Injectable } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
@@ -36,6 +37,8 @@ interface Slot {
   nextDueAt: number;
   /** When to look at the slot again: its next tick, or a claim's retry. */
   wakeAt: number;
+  /** A claim sent whose answer was lost: it may have landed with nothing run. */
+  unconfirmed?: number;
 }
 
 /** A tick to fire: task T due at `dueAt`. @internal */
@@ -64,6 +67,8 @@ export class TaskDispatcher {
   private slots: Slot[] = [];
   private running = false;
   private claimsFailing = false;
+  /** Who claims, so a claim retried after a lost answer is recognised as this one's. */
+  private readonly claimant = randomUUID().slice(0, 8);
   private readonly firing = new Set<Promise<void>>();
 
   constructor(
@@ -112,6 +117,11 @@ export class TaskDispatcher {
     await Promise.allSettled(this.firing);
   }
 
+  /** Whether this process's scheduler has the task (even if it had to unschedule it). */
+  schedules(task: string): boolean {
+    return this.slots.some((slot) => slot.task.name === task);
+  }
+
   /** Next due instant of a task (epoch ms), when this process schedules it. */
   nextDueAt(task: string): number | undefined {
     const slot = this.slots.find((each) => each.task.name === task);
@@ -157,9 +167,16 @@ export class TaskDispatcher {
     let claims: ClaimResult[];
     try {
       claims = await this.transport.claimTicks(
-        reached.map(({ task, dueAt }) => ({ task: task.name, dueAt })),
+        reached.map(({ task, slot, dueAt }) => ({
+          task: task.name,
+          dueAt,
+          unconfirmed: slot.unconfirmed,
+        })),
+        this.claimant,
       );
     } catch (error) {
+      // The claim may still reach Redis (a timeout is the client giving up, not Redis).
+      for (const { slot, dueAt } of reached) slot.unconfirmed = dueAt;
       // Nothing is lost yet: the slots stay on their first unhandled tick and are claimed
       // again shortly; the gap is judged by whoever wins then.
       if (!this.claimsFailing) {
@@ -177,6 +194,7 @@ export class TaskDispatcher {
     // Next instants first, so the slots are armed again whatever firing does.
     for (const { slot, dueAt } of reached) {
       slot.nextDueAt = slot.wakeAt = this.following(slot.task, dueAt);
+      slot.unconfirmed = undefined;
     }
     const outcomes = reached.map((tick, i) => ({
       tick,

@@ -1,21 +1,32 @@
 import type { Redis } from 'ioredis';
 import type { ClaimResult, InteractorsTransport, TickClaim } from './transport.interface.js';
 
-// One hash field per task holds its last claimed instant: the key set stays bounded
-// (no key per tick to expire) and claims are monotonic per task. Each claim answers
-// won (1/0) and the previous instant ('' when none), so the winner can count the ticks
-// nobody claimed in between.
+// One hash field per task holds its last claim, "<instant>|<claimant>|<previous instant>":
+// the key set stays bounded (no key per tick to expire) and claims are monotonic per
+// task. Each claim answers won (1/0) and the previous instant ('' when none), so the
+// winner can count the ticks nobody claimed in between. A claim whose answer was lost
+// (a command timeout while Redis stalled) may still land later: the same claimant may
+// claim that instant again, and its unconfirmed claim does not count as the previous one.
 const CLAIM_TICKS = `
+local me = ARGV[#ARGV]
 local out = {}
-for i = 1, #ARGV, 2 do
-  local previous = redis.call('HGET', KEYS[1], ARGV[i])
-  if tonumber(ARGV[i + 1]) > tonumber(previous or '-1') then
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+for i = 1, #ARGV - 1, 3 do
+  local due = tonumber(ARGV[i + 1])
+  local stored = redis.call('HGET', KEYS[1], ARGV[i]) or ''
+  local instant, claimant, before = string.match(stored, '^([^|]*)|?([^|]*)|?(.*)$')
+  local previous = instant
+  if claimant == me and instant == ARGV[i + 2] then previous = before end
+  if due > (tonumber(instant) or -1) then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1] .. '|' .. me .. '|' .. previous)
     out[#out + 1] = 1
+    out[#out + 1] = previous
+  elseif due == tonumber(instant) and claimant == me then
+    out[#out + 1] = 1
+    out[#out + 1] = before
   else
     out[#out + 1] = 0
+    out[#out + 1] = instant
   end
-  out[#out + 1] = previous or ''
 end
 return out`;
 
@@ -30,9 +41,14 @@ export class RedisTransport implements InteractorsTransport {
     private readonly prefix: string,
   ) {}
 
-  async claimTicks(ticks: readonly TickClaim[]): Promise<ClaimResult[]> {
+  async claimTicks(ticks: readonly TickClaim[], claimant: string): Promise<ClaimResult[]> {
     if (ticks.length === 0) return [];
-    const argv = ticks.flatMap(({ task, dueAt }) => [task, String(dueAt)]);
+    const argv = ticks.flatMap(({ task, dueAt, unconfirmed }) => [
+      task,
+      String(dueAt),
+      unconfirmed === undefined ? '' : String(unconfirmed),
+    ]);
+    argv.push(claimant);
     // EVAL rather than EVALSHA: always exactly one round trip, even after a Redis restart.
     const out = (await this.client.eval(CLAIM_TICKS, 1, this.ticksKey, ...argv)) as (
       number | string
@@ -47,7 +63,10 @@ export class RedisTransport implements InteractorsTransport {
     const last = new Map<string, number>();
     if (tasks.length === 0) return last;
     const values = await this.client.hmget(this.ticksKey, ...tasks);
-    tasks.forEach((task, i) => values[i] != null && last.set(task, Number(values[i])));
+    tasks.forEach((task, i) => {
+      const instant = values[i]?.split('|')[0];
+      if (instant) last.set(task, Number(instant));
+    });
     return last;
   }
 

@@ -2,6 +2,11 @@
 export interface TickClaim {
   readonly task: string;
   readonly dueAt: number;
+  /**
+   * An earlier claim of this task by the same claimant whose answer was lost (a timeout):
+   * it may have landed without anything having run, so it does not count as claimed.
+   */
+  readonly unconfirmed?: number;
 }
 
 /** The outcome of one tick's claim. @internal */
@@ -23,7 +28,7 @@ export interface InteractorsTransport {
    * won only if no tick of the same task at this or a later instant was claimed before,
    * so a lagging scheduler can never claim a tick twice or go back in time.
    */
-  claimTicks(ticks: readonly TickClaim[]): Promise<ClaimResult[]>;
+  claimTicks(ticks: readonly TickClaim[], claimant: string): Promise<ClaimResult[]>;
   /** The last claimed instant of each task that has one, in one round trip. */
   lastClaimed(tasks: readonly string[]): Promise<Map<string, number>>;
   /** Idempotent. */

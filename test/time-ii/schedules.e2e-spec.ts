@@ -247,7 +247,7 @@ describe('mistakes in schedules fail the boot', () => {
         expect.stringMatching(
           /^Task "Hourly" \(with schedules\.Hourly\): cron "\*\/61 \* \* \* \*" is invalid/,
         ),
-        'Task "Disabled" (with schedules.Disabled): enabled must be true or false',
+        'Task "Disabled" (with schedules.Disabled): enabled must be true or false, got "no"',
       ]),
     );
     expect(error.message).toContain('3 invalid task definitions');
@@ -271,15 +271,40 @@ describe('mistakes in schedules fail the boot', () => {
     }
   });
 
-  it('an unknown key in an override is an option error naming it', async () => {
+  it('an unknown key in an override is a task definition error naming it', async () => {
     const { error } = await failure({ Hourly: { cron: '*/10 * * * *', cronn: '0 * * * *' } });
-    expect(error).toBeInstanceOf(InvalidModuleOptionsError);
-    expect((error as InvalidModuleOptionsError).problems).toEqual([
-      'option "schedules.Hourly.cronn" is not known; use cron, every, offset, timeZone, catchUp, enabled',
+    expect(error).toBeInstanceOf(InvalidTaskDefinitionsError);
+    expect((error as InvalidTaskDefinitionsError).problems).toEqual([
+      'Task "Hourly" (with schedules.Hourly): "cronn" is not known; use cron, every, offset, timeZone, catchUp, enabled',
     ]);
   });
 
-  it('schedules that is not an object, and an override that is not one, are option errors listed with the others', async () => {
+  it('every kind of mistake in schedules at once is reported in one boot error listing each', async () => {
+    const { error } = await failure({
+      Nope: { cron: '0 * * * *' },
+      Hourly: { cron: '*/61 * * * *' },
+      NineAm: { colour: 'blue' },
+      Disabled: { enabled: 'no' },
+    });
+    expect(error).toBeInstanceOf(InvalidTaskDefinitionsError);
+    const { problems } = error as InvalidTaskDefinitionsError;
+    expect(problems).toHaveLength(4);
+    expect(problems.join('\n')).toMatch(/schedules\.Nope names no task/);
+    expect(problems.join('\n')).toMatch(/Task "Hourly" \(with schedules\.Hourly\): cron/);
+    expect(problems.join('\n')).toMatch(
+      /Task "NineAm" \(with schedules\.NineAm\): "colour" is not known/,
+    );
+    expect(problems.join('\n')).toMatch(/Task "Disabled" \(with schedules\.Disabled\): enabled/);
+  });
+
+  it('schedules: { T: undefined } (an unset variable) keeps the decorator schedule', async () => {
+    const { app } = await bootAsync({
+      Hourly: undefined,
+    } as unknown as InteractorsModuleOptions['schedules']);
+    expect(infoOf(app, 'Hourly')).toMatchObject({ cron: '0 * * * *' });
+  });
+
+  it('schedules that is not an object is an option error listed with the others; an override that is not one is a task error', async () => {
     const { error } = await failure('Hourly=*/10 * * * *', { shutdownGrace: -1 });
     expect(error).toBeInstanceOf(InvalidModuleOptionsError);
     const { problems } = error as InvalidModuleOptionsError;
@@ -300,10 +325,10 @@ describe('mistakes in schedules fail the boot', () => {
       Hourly: '*/10 * * * *',
       NineAm: { colour: 'blue' },
     });
-    expect(inner).toBeInstanceOf(InvalidModuleOptionsError);
-    expect((inner as InvalidModuleOptionsError).problems).toEqual([
-      'option "schedules.Hourly" must be an object such as { cron: "0 * * * *" }',
-      'option "schedules.NineAm.colour" is not known; use cron, every, offset, timeZone, catchUp, enabled',
+    expect(inner).toBeInstanceOf(InvalidTaskDefinitionsError);
+    expect((inner as InvalidTaskDefinitionsError).problems).toEqual([
+      'Task "Hourly": its schedules entry must be an object such as { cron: "0 * * * *" }',
+      'Task "NineAm" (with schedules.NineAm): "colour" is not known; use cron, every, offset, timeZone, catchUp, enabled',
     ]);
   });
 });
