@@ -16,3 +16,4 @@ export { systemClock, type Clock } from './scheduling/clock.js';
 export { Interactor, type TaskArgs, type TaskClass, type TaskResult } from './task/interactor.js';
 export type * from './task/task-options.interface.js';
 export { Task } from './task/task.decorator.js';
+export type { RunRecord } from './operations/run-record.js';

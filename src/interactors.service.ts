@@ -1,7 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { TaskRegistry } from './discovery/task.registry.js';
 import type { TaskInfo, TaskTimes } from './discovery/task-definition.js';
-import { INTERACTORS_CLOCK, INTERACTORS_TRANSPORT } from './interactors.constants.js';
+import {
+  INTERACTORS_CLOCK,
+  INTERACTORS_CONFIG,
+  INTERACTORS_TRANSPORT,
+} from './interactors.constants.js';
+import type { InteractorsConfig } from './interactors.config.js';
+import { PausedTasks } from './operations/paused-tasks.js';
+import { RunHistory } from './operations/run-history.js';
+import type { RunRecord } from './operations/run-record.js';
 import type { Clock } from './scheduling/clock.js';
 import { TaskDispatcher } from './scheduling/task.dispatcher.js';
 import type { InteractorsTransport } from './transport/transport.interface.js';
@@ -40,6 +48,9 @@ export class Interactors implements JobEnqueuer {
     private readonly dispatcher: TaskDispatcher,
     @Inject(INTERACTORS_TRANSPORT) private readonly transport: InteractorsTransport,
     @Inject(INTERACTORS_CLOCK) private readonly clock: Clock,
+    @Inject(INTERACTORS_CONFIG) private readonly config: InteractorsConfig,
+    private readonly runHistory: RunHistory,
+    private readonly paused: PausedTasks,
   ) {}
 
   /**
@@ -112,6 +123,32 @@ export class Interactors implements JobEnqueuer {
   /** Every registered task. */
   list(): TaskInfo[] {
     return this.registry.info();
+  }
+
+  /** A task's newest runs, newest first, from every process (the last 50 by default). */
+  async history(task: string | TaskClass, options: { limit?: number } = {}): Promise<RunRecord[]> {
+    const definition = this.registry.resolve(task);
+    const limit = options.limit ?? (this.config.history === false ? 0 : this.config.history.limit);
+    if (!Number.isInteger(limit) || limit < 1) return [];
+    return this.runHistory.read(definition.name, limit);
+  }
+
+  /**
+   * Pauses a task in every process, until resumed (also across restarts): its ticks and
+   * queued tick jobs are skipped (`paused`); explicitly enqueued jobs wait. `call()` runs.
+   */
+  async pause(task: string | TaskClass): Promise<void> {
+    await this.paused.set(this.registry.resolve(task).name, true);
+  }
+
+  /** Resumes a paused task in every process. */
+  async resume(task: string | TaskClass): Promise<void> {
+    await this.paused.set(this.registry.resolve(task).name, false);
+  }
+
+  /** Whether a task is paused (this process's copy, refreshed on every change). */
+  isPaused(task: string | TaskClass): boolean {
+    return this.paused.isPaused(this.registry.resolve(task).name);
   }
 
   /**
