@@ -17,3 +17,5 @@ export { Interactor, type TaskArgs, type TaskClass, type TaskResult } from './ta
 export type * from './task/task-options.interface.js';
 export { Task } from './task/task.decorator.js';
 export type { RunRecord } from './operations/run-record.js';
+export type { FailedJob } from './queueing/job-queue.interface.js';
+export { CliExit, runInteractorsCli, type CliOutput } from './cli/interactors-cli.js';

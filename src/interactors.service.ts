@@ -4,8 +4,10 @@ import type { TaskInfo, TaskTimes } from './discovery/task-definition.js';
 import {
   INTERACTORS_CLOCK,
   INTERACTORS_CONFIG,
+  INTERACTORS_JOB_QUEUE,
   INTERACTORS_TRANSPORT,
 } from './interactors.constants.js';
+import type { FailedJob, JobQueue } from './queueing/job-queue.interface.js';
 import type { InteractorsConfig } from './interactors.config.js';
 import { PausedTasks } from './operations/paused-tasks.js';
 import { RunHistory } from './operations/run-history.js';
@@ -51,6 +53,7 @@ export class Interactors implements JobEnqueuer {
     @Inject(INTERACTORS_CONFIG) private readonly config: InteractorsConfig,
     private readonly runHistory: RunHistory,
     private readonly paused: PausedTasks,
+    @Inject(INTERACTORS_JOB_QUEUE) private readonly jobs: JobQueue,
   ) {}
 
   /**
@@ -149,6 +152,27 @@ export class Interactors implements JobEnqueuer {
   /** Whether a task is paused (this process's copy, refreshed on every change). */
   isPaused(task: string | TaskClass): boolean {
     return this.paused.isPaused(this.registry.resolve(task).name);
+  }
+
+  /** Jobs that exhausted their attempts, newest first: of one task, or of all. */
+  async failed(task?: string | TaskClass, options: { limit?: number } = {}): Promise<FailedJob[]> {
+    const name = task === undefined ? undefined : this.registry.resolve(task).name;
+    return this.jobs.failed(name, options.limit ?? 1_000);
+  }
+
+  /**
+   * Retries failed jobs with fresh attempts: every failed job of a task (given by class or
+   * name), or the one job with that id. Resolves to the jobs retried.
+   */
+  async retry(taskOrJobId: string | TaskClass): Promise<FailedJob[]> {
+    const task = typeof taskOrJobId === 'string' ? this.registry.find(taskOrJobId) : undefined;
+    const candidates =
+      typeof taskOrJobId !== 'string' || task
+        ? await this.failed(task?.name ?? taskOrJobId)
+        : (await this.jobs.failed(undefined, 10_000)).filter((job) => job.id === taskOrJobId);
+    const retried: FailedJob[] = [];
+    for (const job of candidates) if (await this.jobs.retry(job.queue, job.id)) retried.push(job);
+    return retried;
   }
 
   /**
