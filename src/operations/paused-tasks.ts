@@ -19,14 +19,20 @@ export class PausedTasks implements OnModuleInit {
   private timer: NodeJS.Timeout | undefined;
   private reading: Promise<void> | undefined;
   private stale = false;
+  private starting: Promise<void> = Promise.resolve();
 
   constructor(@Inject(INTERACTORS_TRANSPORT) private readonly transport: InteractorsTransport) {}
 
-  async onModuleInit(): Promise<void> {
-    await this.refresh();
-    this.stopWatching = await this.transport.watchPaused(() => void this.refresh());
-    this.timer = setInterval(() => void this.refresh(), REFRESH_EVERY);
-    this.timer.unref();
+  onModuleInit(): Promise<void> {
+    // Kept, so that closing an app whose boot failed meanwhile waits for the subscription
+    // and closes it rather than leaking it.
+    this.starting = (async () => {
+      await this.refresh();
+      this.stopWatching = await this.transport.watchPaused(() => void this.refresh());
+      this.timer = setInterval(() => void this.refresh(), REFRESH_EVERY);
+      this.timer.unref();
+    })();
+    return this.starting;
   }
 
   isPaused(task: string): boolean {
@@ -46,6 +52,7 @@ export class PausedTasks implements OnModuleInit {
   }
 
   async close(): Promise<void> {
+    await this.starting.catch(() => undefined);
     clearInterval(this.timer);
     await this.stopWatching();
   }
