@@ -16,3 +16,6 @@ export { systemClock, type Clock } from './scheduling/clock.js';
 export { Interactor, type TaskArgs, type TaskClass, type TaskResult } from './task/interactor.js';
 export type * from './task/task-options.interface.js';
 export { Task } from './task/task.decorator.js';
+export type { RunRecord } from './operations/run-record.js';
+export type { FailedJob } from './queueing/job-queue.interface.js';
+export { CliExit, runInteractorsCli, type CliOutput } from './cli/interactors-cli.js';

@@ -44,10 +44,13 @@ export interface InteractorsConfig {
   };
   readonly unknownTask: { retryDelay: number; window: number };
   readonly lockedJob: { retryDelay: number; window: number };
+  readonly pausedJob: { retryDelay: number };
   readonly appVersion: string | undefined;
   readonly clock: Clock;
   /** Schedule overrides by task name, as given (checked with each task); `undefined` dropped. */
   readonly schedules: ReadonlyMap<string, unknown>;
+  /** How many runs per task the history keeps; false: none. */
+  readonly history: false | { limit: number };
 }
 
 const ROLES: readonly InteractorRole[] = ['scheduler', 'worker'];
@@ -67,12 +70,14 @@ const KNOWN_OPTIONS = new Set<string>([
   'retention',
   'unknownTask',
   'lockedJob',
+  'pausedJob',
   'appVersion',
   'clock',
   'environments',
   'metrics',
   'catchUnhandledRejections',
   'schedules',
+  'history',
 ]);
 
 /** Declared queue names with their settings, `default` always first. @internal */
@@ -202,9 +207,13 @@ export function resolveConfig(
       retryDelay: positive('lockedJob.retryDelay', options.lockedJob?.retryDelay, 5_000),
       window: positive('lockedJob.window', options.lockedJob?.window, 600_000),
     },
+    pausedJob: {
+      retryDelay: positive('pausedJob.retryDelay', options.pausedJob?.retryDelay, 5_000),
+    },
     appVersion: options.appVersion ?? env.npm_package_version,
     clock: options.clock ?? systemClock,
     schedules: scheduleOverrides(options.schedules, problems),
+    history: historyOption(options.history, problems),
   };
   if (options.environments !== undefined && !isStringList(options.environments)) {
     problems.push(
@@ -245,4 +254,22 @@ function scheduleOverrides(schedules: unknown, problems: string[]): ReadonlyMap<
     if (override !== undefined) overrides.set(task, override);
   }
   return overrides;
+}
+
+function historyOption(history: unknown, problems: string[]): false | { limit: number } {
+  if (history === undefined) return { limit: 50 };
+  if (history === false) return false;
+  const limit = (history as { limit?: unknown } | null)?.limit ?? 50;
+  if (
+    history === null ||
+    typeof history !== 'object' ||
+    Object.keys(history).some((key) => key !== 'limit') ||
+    !Number.isInteger(limit) ||
+    (limit as number) < 1 ||
+    (limit as number) > 100_000
+  ) {
+    problems.push('option "history" must be { limit: <1 to 100000 runs per task> } or false');
+    return { limit: 50 };
+  }
+  return { limit: limit as number };
 }

@@ -26,6 +26,9 @@ import { TaskOrchestrator } from './task.orchestrator.js';
 import { RunHooks } from './execution/run-hooks.js';
 import { LockInterceptor } from './interceptors/lock.interceptor.js';
 import { OverlapInterceptor } from './interceptors/overlap.interceptor.js';
+import { PauseInterceptor } from './interceptors/pause.interceptor.js';
+import { PausedTasks } from './operations/paused-tasks.js';
+import { RunHistory } from './operations/run-history.js';
 import { InteractorsLocks } from './locking/interactors.locks.js';
 import { MemoryLockBackend } from './locking/memory.lock-backend.js';
 import { RedisLockBackend } from './locking/redis.lock-backend.js';
@@ -86,6 +89,9 @@ import { transportProvider } from './transport/transport.provider.js';
     RunHooks,
     LockInterceptor,
     OverlapInterceptor,
+    PauseInterceptor,
+    PausedTasks,
+    RunHistory,
     InteractorsLocks,
     {
       provide: INTERACTORS_LOCKS,

@@ -2,7 +2,17 @@ import { Inject, Injectable } from '@nestjs/common';
 import { TaskRegistry } from './discovery/task.registry.js';
 import type { TaskDefinition, TaskInfo, TaskTimes } from './discovery/task-definition.js';
 import { nextTick } from './scheduling/schedule.js';
-import { INTERACTORS_CLOCK, INTERACTORS_TRANSPORT } from './interactors.constants.js';
+import {
+  INTERACTORS_CLOCK,
+  INTERACTORS_CONFIG,
+  INTERACTORS_JOB_QUEUE,
+  INTERACTORS_TRANSPORT,
+} from './interactors.constants.js';
+import type { FailedJob, JobQueue } from './queueing/job-queue.interface.js';
+import type { InteractorsConfig } from './interactors.config.js';
+import { PausedTasks } from './operations/paused-tasks.js';
+import { RunHistory } from './operations/run-history.js';
+import type { RunRecord } from './operations/run-record.js';
 import type { Clock } from './scheduling/clock.js';
 import { TaskDispatcher } from './scheduling/task.dispatcher.js';
 import type { InteractorsTransport } from './transport/transport.interface.js';
@@ -41,6 +51,10 @@ export class Interactors implements JobEnqueuer {
     private readonly dispatcher: TaskDispatcher,
     @Inject(INTERACTORS_TRANSPORT) private readonly transport: InteractorsTransport,
     @Inject(INTERACTORS_CLOCK) private readonly clock: Clock,
+    @Inject(INTERACTORS_CONFIG) private readonly config: InteractorsConfig,
+    private readonly runHistory: RunHistory,
+    private readonly paused: PausedTasks,
+    @Inject(INTERACTORS_JOB_QUEUE) private readonly jobs: JobQueue,
   ) {}
 
   /**
@@ -113,6 +127,53 @@ export class Interactors implements JobEnqueuer {
   /** Every registered task. */
   list(): TaskInfo[] {
     return this.registry.info();
+  }
+
+  /** A task's newest runs, newest first, from every process (the last 50 by default). */
+  async history(task: string | TaskClass, options: { limit?: number } = {}): Promise<RunRecord[]> {
+    const definition = this.registry.resolve(task);
+    const limit = options.limit ?? (this.config.history === false ? 0 : this.config.history.limit);
+    if (!Number.isInteger(limit) || limit < 1) return [];
+    return this.runHistory.read(definition.name, limit);
+  }
+
+  /**
+   * Pauses a task in every process, until resumed (also across restarts): its ticks and
+   * queued tick jobs are skipped (`paused`); explicitly enqueued jobs wait. `call()` runs.
+   */
+  async pause(task: string | TaskClass): Promise<void> {
+    await this.paused.set(this.registry.resolve(task).name, true);
+  }
+
+  /** Resumes a paused task in every process. */
+  async resume(task: string | TaskClass): Promise<void> {
+    await this.paused.set(this.registry.resolve(task).name, false);
+  }
+
+  /** Whether a task is paused (this process's copy, refreshed on every change). */
+  isPaused(task: string | TaskClass): boolean {
+    return this.paused.isPaused(this.registry.resolve(task).name);
+  }
+
+  /** Jobs that exhausted their attempts, newest first: of one task, or of all. */
+  async failed(task?: string | TaskClass, options: { limit?: number } = {}): Promise<FailedJob[]> {
+    const name = task === undefined ? undefined : this.registry.resolve(task).name;
+    return this.jobs.failed(name, options.limit ?? 1_000);
+  }
+
+  /**
+   * Retries failed jobs with fresh attempts: every failed job of a task (given by class or
+   * name), or the one job with that id. Resolves to the jobs retried.
+   */
+  async retry(taskOrJobId: string | TaskClass): Promise<FailedJob[]> {
+    const task = typeof taskOrJobId === 'string' ? this.registry.find(taskOrJobId) : undefined;
+    const candidates =
+      typeof taskOrJobId !== 'string' || task
+        ? await this.failed(task?.name ?? taskOrJobId)
+        : (await this.jobs.failed(undefined, 10_000)).filter((job) => job.id === taskOrJobId);
+    const retried: FailedJob[] = [];
+    for (const job of candidates) if (await this.jobs.retry(job.queue, job.id)) retried.push(job);
+    return retried;
   }
 
   /**

@@ -11,6 +11,8 @@ import {
   INTERACTORS_TRANSPORT,
 } from './interactors.constants.js';
 import { JobProcessor } from './queueing/job.processor.js';
+import { PausedTasks } from './operations/paused-tasks.js';
+import { RunHistory } from './operations/run-history.js';
 import { TaskRegistry } from './discovery/task.registry.js';
 import { TaskLogger } from './execution/task-logger.js';
 import { within } from './utils/within.js';
@@ -43,6 +45,8 @@ export class TaskOrchestrator
     private readonly dispatcher: TaskDispatcher,
     private readonly runner: TaskRunner,
     private readonly processor: JobProcessor,
+    private readonly history: RunHistory,
+    private readonly paused: PausedTasks,
     @Inject(INTERACTORS_JOB_QUEUE) private readonly jobs: JobQueue,
     @Inject(INTERACTORS_TRANSPORT) private readonly transport: InteractorsTransport,
     @Inject(INTERACTORS_CONFIG) private readonly config: InteractorsConfig,
@@ -90,6 +94,7 @@ export class TaskOrchestrator
 
   async onApplicationShutdown(): Promise<void> {
     this.releaseRejectionGuard();
+    await Promise.all([this.history.flush(), this.paused.close()]);
     await Promise.all([this.jobs.close(), this.transport.close()]);
   }
 }

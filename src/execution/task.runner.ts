@@ -6,6 +6,8 @@ import { EnvironmentInterceptor } from '../interceptors/environment.interceptor.
 import { MetricsInterceptor } from '../interceptors/metrics.interceptor.js';
 import { LockInterceptor } from '../interceptors/lock.interceptor.js';
 import { OverlapInterceptor } from '../interceptors/overlap.interceptor.js';
+import { PauseInterceptor } from '../interceptors/pause.interceptor.js';
+import { RunHistory } from '../operations/run-history.js';
 import {
   finish,
   type RunNext,
@@ -31,7 +33,7 @@ const noop = () => undefined;
 
 /**
  * The one way any trigger runs a task: builds the run context, then the task's chain —
- * the built-in interceptors, outermost first (metrics → environment → overlap → lock), then the user's
+ * the built-in interceptors, outermost first (metrics → environment → pause → overlap → lock), then the user's
  * Nest guards and interceptors and `call()`. Every run ends as one result; it never rejects.
  * @internal
  */
@@ -45,11 +47,13 @@ export class TaskRunner {
   constructor(
     metrics: MetricsInterceptor,
     environment: EnvironmentInterceptor,
+    pause: PauseInterceptor,
     overlap: OverlapInterceptor,
     lock: LockInterceptor,
     private readonly hooks: RunHooks,
+    private readonly history: RunHistory,
   ) {
-    this.interceptors = [metrics, environment, overlap, lock];
+    this.interceptors = [metrics, environment, pause, overlap, lock];
   }
 
   run(task: TaskDefinition, request: RunRequest): Promise<RunResult> {
@@ -65,6 +69,7 @@ export class TaskRunner {
     const result = runInContext(run, () =>
       this.chainOf(task)(run).then((outcome) => {
         this.report(outcome);
+        this.history.record(task, outcome, run.args);
         this.hooks.emit(outcome);
         return outcome;
       }),

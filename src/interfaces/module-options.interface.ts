@@ -100,6 +100,12 @@ export interface InteractorsModuleOptions {
    * @default { retryDelay: 5000, window: 600000 }
    */
   lockedJob?: { retryDelay?: number; window?: number };
+  /**
+   * An explicitly enqueued job of a paused task is re-delayed by `retryDelay` ms (not
+   * counted as an attempt) until the task is resumed.
+   * @default { retryDelay: 5000 }
+   */
+  pausedJob?: { retryDelay?: number };
   /** Version of this app, recorded in each job's envelope. @default process.env.npm_package_version */
   appVersion?: string;
   /** Time source of the scheduler. @default the system clock */
@@ -110,6 +116,12 @@ export interface InteractorsModuleOptions {
    * Keys whose value is `undefined` are ignored (an unset variable keeps the decorator's).
    */
   schedules?: Record<string, ScheduleOverride>;
+  /**
+   * Run history: the newest `limit` runs of each task, in Redis, read with
+   * `Interactors.history()`; `false` keeps none.
+   * @default { limit: 50 }
+   */
+  history?: { limit?: number } | false;
 }
 
 /**

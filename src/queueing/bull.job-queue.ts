@@ -6,7 +6,7 @@ import { OutageLog } from '../utils/outage-log.js';
 import { within } from '../utils/within.js';
 import { LOGGER_CONTEXT } from '../interactors.constants.js';
 import type { JobEnvelope } from './job-envelope.js';
-import type { JobAddOptions, JobHandler, JobQueue } from './job-queue.interface.js';
+import type { FailedJob, JobAddOptions, JobHandler, JobQueue } from './job-queue.interface.js';
 
 /** How long closing waits for a connection that may be gone. */
 const FORCED_CLOSE_MS = 2_000;
@@ -48,6 +48,31 @@ export class BullJobQueue implements JobQueue {
     for (const queue of queues.values())
       queue.on('error', (error) => this.outage.failed(error.message));
     connection.client.on('ready', () => this.outage.recovered());
+  }
+
+  async failed(task: string | undefined, limit: number): Promise<FailedJob[]> {
+    const perQueue = await Promise.all(
+      [...this.queues].map(async ([queue, instance]) =>
+        (await instance.getFailed(0, limit - 1))
+          .filter((job) => job && (task === undefined || job.name === task))
+          .map((job) => ({
+            queue,
+            id: job.id!,
+            task: job.name,
+            reason: job.failedReason,
+            attempts: job.attemptsMade,
+            failedAt: job.finishedOn,
+          })),
+      ),
+    );
+    return perQueue.flat().toSorted((a, b) => (b.failedAt ?? 0) - (a.failedAt ?? 0));
+  }
+
+  async retry(queue: string, id: string): Promise<boolean> {
+    const job = await this.queues.get(queue)?.getJob(id);
+    if (!job || !(await job.isFailed())) return false;
+    await job.retry('failed', { resetAttemptsMade: true });
+    return true;
   }
 
   private async readDepths(): Promise<Array<{ queue: string; state: string; count: number }>> {

@@ -39,6 +39,18 @@ export type JobVerdict =
 /** @internal */
 export type JobHandler = (queue: string, job: IncomingJob) => Promise<JobVerdict>;
 
+/** A job that exhausted its attempts. @publicApi */
+export interface FailedJob {
+  readonly queue: string;
+  readonly id: string;
+  readonly task: string;
+  /** Why its last attempt failed. */
+  readonly reason: string;
+  readonly attempts: number;
+  /** Epoch ms of the last failure. */
+  readonly failedAt: number | undefined;
+}
+
 /** The queue port, with a BullMQ and an in-memory adapter. @internal */
 export interface JobQueue {
   /** Adds a job; resolves to its id. Adding an id that exists is a no-op returning that id. */
@@ -49,6 +61,10 @@ export interface JobQueue {
   stopWorkers(graceMs: number): Promise<void>;
   /** Closes queues and connections; idempotent. */
   close(): Promise<void>;
+  /** Failed jobs (newest first, at most `limit` per queue), of one task or all. */
+  failed(task: string | undefined, limit: number): Promise<FailedJob[]>;
+  /** Moves a failed job back to waiting, with fresh attempts; false if no such failed job. */
+  retry(queue: string, id: string): Promise<boolean>;
   /** Jobs per declared queue and state, for the scrape-time gauge. */
   depths(): Promise<Array<{ queue: string; state: string; count: number }>>;
 }

@@ -57,6 +57,12 @@ export class JobProcessor {
         return { kind: 'failed', error: result.error };
       case 'locked':
       case 'skipped':
+        // An explicit job of a paused task stays queued until resumed; a tick's is done.
+        if (result.reason === 'paused') {
+          return envelope.dueAt === undefined
+            ? { kind: 'later', delay: this.config.pausedJob.retryDelay }
+            : { kind: 'done' };
+        }
         if (result.outcome === 'skipped' && result.reason !== 'lock_unavailable')
           return { kind: 'done' };
         return this.waitForLock(job, queue, envelope.dueAt !== undefined, result.outcome);

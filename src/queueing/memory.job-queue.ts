@@ -2,6 +2,7 @@ import { MAX_TIMEOUT } from '../utils/within.js';
 import type { InteractorsConfig } from '../interactors.config.js';
 import type { JobEnvelope } from './job-envelope.js';
 import {
+  type FailedJob,
   backoffDelay,
   type JobAddOptions,
   type JobHandler,
@@ -16,6 +17,8 @@ interface MemoryJob {
   readonly readyAt: number;
   attemptsMade: number;
   state: 'delayed' | 'waiting' | 'active' | 'completed' | 'failed';
+  failedReason?: string;
+  finishedAt?: number;
 }
 
 /** The in-memory twin of the BullMQ adapter: one process, nothing survives a restart. @internal */
@@ -57,6 +60,31 @@ export class MemoryJobQueue implements JobQueue {
     if (options.deduplicationId) this.deduplicated.set(`${queue}/${options.deduplicationId}`, job);
     this.later(job, options.delay ?? 0);
     return id;
+  }
+
+  async failed(task: string | undefined, limit: number): Promise<FailedJob[]> {
+    return [...this.jobs.values()]
+      .filter((job) => job.state === 'failed' && (task === undefined || job.envelope.task === task))
+      .map((job) => ({
+        queue: job.queue,
+        id: job.id,
+        task: job.envelope.task,
+        reason: job.failedReason ?? '',
+        attempts: job.attemptsMade,
+        failedAt: job.finishedAt,
+      }))
+      .toSorted((a, b) => (b.failedAt ?? 0) - (a.failedAt ?? 0))
+      .slice(0, limit);
+  }
+
+  async retry(queue: string, id: string): Promise<boolean> {
+    const job = this.jobs.get(`${queue}/${id}`);
+    if (!job || job.state !== 'failed') return false;
+    job.attemptsMade = 0;
+    const failed = this.finished.failed;
+    failed.splice(failed.indexOf(`${queue}/${id}`), 1);
+    this.enqueue(job);
+    return true;
   }
 
   async depths(): Promise<Array<{ queue: string; state: string; count: number }>> {
@@ -152,6 +180,11 @@ export class MemoryJobQueue implements JobQueue {
     }
     const state = verdict.kind === 'done' ? 'completed' : 'failed';
     job.state = state;
+    job.finishedAt = Date.now();
+    if (verdict.kind === 'reject') job.failedReason = verdict.reason;
+    if (verdict.kind === 'failed') {
+      job.failedReason = (verdict.error as Error | undefined)?.message ?? String(verdict.error);
+    }
     const dedup = job.options.deduplicationId && `${job.queue}/${job.options.deduplicationId}`;
     if (dedup && this.deduplicated.get(dedup) === job) this.deduplicated.delete(dedup);
     // Keep at most the retention count of finished jobs per state, as BullMQ would.

@@ -4,6 +4,7 @@ import { TaskRunner } from '../execution/task.runner.js';
 import { INTERACTORS_CLOCK, LOGGER_CONTEXT } from '../interactors.constants.js';
 import { InteractorsMetrics } from '../metrics/interactors.metrics.js';
 import { TaskEnqueuer } from '../queueing/task.enqueuer.js';
+import { PausedTasks } from '../operations/paused-tasks.js';
 import type { Clock } from './clock.js';
 import type { DueTick } from './task.dispatcher.js';
 
@@ -16,6 +17,7 @@ export class TickFirer {
     private readonly runner: TaskRunner,
     private readonly enqueuer: TaskEnqueuer,
     private readonly metrics: InteractorsMetrics,
+    private readonly paused: PausedTasks,
     @Inject(INTERACTORS_CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -24,7 +26,8 @@ export class TickFirer {
     if (this.metrics.covers(task)) {
       this.metrics.tickLag.labels(task.name).observe(Math.max(0, this.clock.now() - dueAt) / 1000);
     }
-    if (task.run === 'inline') {
+    // A paused task's tick is recorded as skipped (`paused`) here, never enqueued.
+    if (task.run === 'inline' || this.paused.isPaused(task.name)) {
       void this.runner.run(task, { trigger: 'cron', dueAt });
       return;
     }

@@ -71,6 +71,8 @@ export interface TaskOptions {
    * @default 'skip'
    */
   overlap?: TaskOverlap;
+  /** Keep each run's arguments in the run history (off: arguments may hold personal data). @default false */
+  historyArgs?: boolean;
   /**
    * The queue this task's jobs go to; it must be declared in the module's `queues`.
    * @default 'default'

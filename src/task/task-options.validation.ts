@@ -15,6 +15,7 @@ const KNOWN_OPTIONS = [
   'run',
   'queue',
   'overlap',
+  'historyArgs',
   'attempts',
   'backoff',
   'environments',
@@ -149,6 +150,9 @@ export function validateTaskOptions(
     problem(
       `environments must be a list of environment names such as ["production"], got ${JSON.stringify(options.environments)}`,
     );
+  }
+  if (options.historyArgs !== undefined && typeof options.historyArgs !== 'boolean') {
+    problem(`historyArgs must be true or false, got ${JSON.stringify(options.historyArgs)}`);
   }
   if (options.metrics !== undefined && typeof options.metrics !== 'boolean') {
     problem(`metrics must be true or false, got ${JSON.stringify(options.metrics)}`);

@@ -4,6 +4,9 @@ import type { ClaimResult, InteractorsTransport, TickClaim } from './transport.i
 export class MemoryTransport implements InteractorsTransport {
   readonly kind = 'memory';
   private readonly last = new Map<string, number>();
+  private readonly runs = new Map<string, string[]>();
+  private readonly paused = new Set<string>();
+  private readonly pauseListeners = new Set<() => void>();
 
   /** Claims here never time out, so the claimant plays no part. */
   async claimTicks(ticks: readonly TickClaim[]): Promise<ClaimResult[]> {
@@ -19,6 +22,37 @@ export class MemoryTransport implements InteractorsTransport {
     const last = new Map<string, number>();
     for (const task of tasks) if (this.last.has(task)) last.set(task, this.last.get(task)!);
     return last;
+  }
+
+  async appendRuns(
+    records: readonly { task: string; record: string }[],
+    limit: number,
+  ): Promise<void> {
+    for (const { task, record } of records) {
+      const list = this.runs.get(task) ?? [];
+      list.unshift(record);
+      list.length = Math.min(list.length, limit);
+      this.runs.set(task, list);
+    }
+  }
+
+  async readRuns(task: string, limit: number): Promise<string[]> {
+    return (this.runs.get(task) ?? []).slice(0, limit);
+  }
+
+  async pausedTasks(): Promise<Set<string>> {
+    return new Set(this.paused);
+  }
+
+  async setPaused(task: string, paused: boolean): Promise<void> {
+    if (paused) this.paused.add(task);
+    else this.paused.delete(task);
+    for (const listener of this.pauseListeners) listener();
+  }
+
+  async watchPaused(changed: () => void): Promise<() => Promise<void>> {
+    this.pauseListeners.add(changed);
+    return async () => void this.pauseListeners.delete(changed);
   }
 
   async close(): Promise<void> {}

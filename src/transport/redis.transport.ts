@@ -70,6 +70,66 @@ export class RedisTransport implements InteractorsTransport {
     return last;
   }
 
+  async appendRuns(
+    records: readonly { task: string; record: string }[],
+    limit: number,
+  ): Promise<void> {
+    if (records.length === 0) return;
+    const pipeline = this.client.pipeline();
+    for (const { task, record } of records) pipeline.lpush(this.historyKey(task), record);
+    for (const task of new Set(records.map((each) => each.task))) {
+      pipeline.ltrim(this.historyKey(task), 0, limit - 1);
+    }
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([error]) => error);
+    if (failed) throw failed[0]!;
+  }
+
+  async readRuns(task: string, limit: number): Promise<string[]> {
+    return this.client.lrange(this.historyKey(task), 0, limit - 1);
+  }
+
+  async pausedTasks(): Promise<Set<string>> {
+    return new Set(await this.client.hkeys(this.pausedKey));
+  }
+
+  async setPaused(task: string, paused: boolean): Promise<void> {
+    const pipeline = this.client.pipeline();
+    if (paused) pipeline.hset(this.pausedKey, task, String(Date.now()));
+    else pipeline.hdel(this.pausedKey, task);
+    pipeline.publish(this.pausedKey, task);
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([error]) => error);
+    if (failed) throw failed[0]!;
+  }
+
+  async watchPaused(changed: () => void): Promise<() => Promise<void>> {
+    // A connection of its own: a subscribed connection can run no other command. It
+    // queues commands while reconnecting and resubscribes by itself; a change published
+    // meanwhile is lost, hence `changed` on every (re)subscription too.
+    const subscriber = this.client.duplicate({
+      enableOfflineQueue: true,
+      lazyConnect: true,
+      connectionName: `${this.prefix}:pause`,
+    });
+    subscriber.on('error', () => undefined); // the module connection reports outages
+    subscriber.on('message', () => changed());
+    subscriber.on('ready', () => changed());
+    await subscriber.connect();
+    await subscriber.subscribe(this.pausedKey);
+    return async () => {
+      await subscriber.quit().catch(() => subscriber.disconnect());
+    };
+  }
+
+  private historyKey(task: string): string {
+    return `${this.prefix}:history:${task}`;
+  }
+
+  private get pausedKey(): string {
+    return `${this.prefix}:paused`;
+  }
+
   private get ticksKey(): string {
     return `${this.prefix}:ticks`;
   }

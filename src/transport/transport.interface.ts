@@ -31,6 +31,19 @@ export interface InteractorsTransport {
   claimTicks(ticks: readonly TickClaim[], claimant: string): Promise<ClaimResult[]>;
   /** The last claimed instant of each task that has one, in one round trip. */
   lastClaimed(tasks: readonly string[]): Promise<Map<string, number>>;
+  /** Appends serialised run records to each task's history, keeping the newest `limit`; one round trip. */
+  appendRuns(records: readonly { task: string; record: string }[], limit: number): Promise<void>;
+  /** A task's newest run records, serialised, newest first. */
+  readRuns(task: string, limit: number): Promise<string[]>;
+  /** The names of the paused tasks. */
+  pausedTasks(): Promise<Set<string>>;
+  /** Pauses or resumes a task for every process, and tells them. */
+  setPaused(task: string, paused: boolean): Promise<void>;
+  /**
+   * Calls `changed` whenever any process pauses or resumes a task (and after a lost
+   * subscription is restored, since changes may have been missed). Resolves to a stop function.
+   */
+  watchPaused(changed: () => void): Promise<() => Promise<void>>;
   /** Idempotent. */
   close(): Promise<void>;
 }

@@ -16,7 +16,8 @@ describe('claiming a burst of ticks', () => {
 
   afterAll(async () => {
     const keys: string[] = [];
-    for await (const batch of redis.scanStream({ match: `${prefix}:*`, count: 1000 })) keys.push(...batch);
+    for await (const batch of redis.scanStream({ match: `${prefix}:*`, count: 1000 }))
+      keys.push(...batch);
     if (keys.length) await redis.del(...keys);
     await redis.quit();
   });
@@ -43,7 +44,13 @@ describe('claiming a burst of ticks', () => {
       const modulePrefix = `${prefix}:${run}`;
       const moduleRef = await Test.createTestingModule({
         imports: [
-          InteractorsModule.forRoot({ redis: REDIS_URL, prefix: modulePrefix, clock: { now: () => now } }),
+          // No run history: its batched writes share the connection watched here.
+          InteractorsModule.forRoot({
+            redis: REDIS_URL,
+            prefix: modulePrefix,
+            clock: { now: () => now },
+            history: false,
+          }),
           BurstModule,
         ],
       }).compile();
@@ -65,7 +72,9 @@ describe('claiming a burst of ticks', () => {
           commands.length = 0;
           now = Date.UTC(2030, 0, 1, 0, minute, 0);
           await dispatcher.wake();
-          await expect.poll(() => ran.filter((r) => r.dueAt === now).length, { timeout: 10_000 }).toBe(BURST);
+          await expect
+            .poll(() => ran.filter((r) => r.dueAt === now).length, { timeout: 10_000 })
+            .toBe(BURST);
           // MONITOR lines arrive asynchronously; give stragglers a moment before counting.
           await new Promise((resolve) => setTimeout(resolve, 200));
           expect(commands).toEqual(['eval']);

@@ -20,7 +20,8 @@ describe('three scheduler processes sharing one Redis', () => {
   afterAll(async () => {
     for (const prefix of prefixes) {
       const keys: string[] = [];
-      for await (const batch of redis.scanStream({ match: `${prefix}:*`, count: 1000 })) keys.push(...batch);
+      for await (const batch of redis.scanStream({ match: `${prefix}:*`, count: 1000 }))
+        keys.push(...batch);
       if (keys.length) await redis.del(...keys);
     }
     await redis.quit();
@@ -32,14 +33,22 @@ describe('three scheduler processes sharing one Redis', () => {
       const prefix = `test:cluster:${runMode}:${randomBytes(4).toString('hex')}`;
       prefixes.push(prefix);
       apps = [0, 1, 2].map(() =>
-        startApp('cluster-app', { REDIS_URL, PREFIX: prefix, RUN_MODE: runMode, INTERACTORS_ROLES: 'scheduler,worker' }),
+        startApp('cluster-app', {
+          REDIS_URL,
+          PREFIX: prefix,
+          RUN_MODE: runMode,
+          INTERACTORS_ROLES: 'scheduler,worker',
+        }),
       );
       await Promise.all(apps.map((app) => app.ready));
       const allUp = Date.now();
       await sleep(TICKS * 1000);
       const stoppedAt = Date.now();
       const codes = await Promise.all(apps.map((app) => app.stop()));
-      expect(codes.every((code) => code === 0 || code === null), apps.map((a) => a.output()).join('\n')).toBe(true);
+      expect(
+        codes.every((code) => code === 0 || code === null),
+        apps.map((a) => a.output()).join('\n'),
+      ).toBe(true);
 
       const runs = (await redis.lrange(`${prefix}:runs`, 0, -1)).map((line) => {
         const [task, dueAt, pid, trigger] = line.split('|');
@@ -58,7 +67,12 @@ describe('three scheduler processes sharing one Redis', () => {
       for (let at = first; at <= last; at += 1000) expected.push(at);
       expect(expected.length).toBeGreaterThanOrEqual(TICKS - 3);
       expect(expected.filter((at) => !perTick.has(at))).toEqual([]);
-      expect(runs.every((run) => run.task === 'ClusterTick' && run.trigger === (runMode === 'queue' ? 'queue' : 'cron'))).toBe(true);
+      expect(
+        runs.every(
+          (run) =>
+            run.task === 'ClusterTick' && run.trigger === (runMode === 'queue' ? 'queue' : 'cron'),
+        ),
+      ).toBe(true);
       // The work is spread over the cluster rather than pinned to one process.
       expect(new Set(runs.map((run) => run.pid)).size).toBeGreaterThan(1);
     },

@@ -21,7 +21,9 @@ export function startApp(fixture: string, env: Record<string, string>): AppProce
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   const ready = new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
@@ -29,7 +31,9 @@ export function startApp(fixture: string, env: Record<string, string>): AppProce
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    void exited.then((code) => reject(new Error(`${fixture} exited (${code}) before READY:\n${output}`)));
+    void exited.then((code) =>
+      reject(new Error(`${fixture} exited (${code}) before READY:\n${output}`)),
+    );
   });
   return {
     child,

@@ -1,0 +1,87 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { TaskLogger } from '../execution/task-logger.js';
+import { INTERACTORS_TRANSPORT, LOGGER_CONTEXT } from '../interactors.constants.js';
+import type { InteractorsTransport } from '../transport/transport.interface.js';
+
+/** Also re-read this often, in case a change notice was lost with a connection. */
+const REFRESH_EVERY = 30_000;
+
+/**
+ * Which tasks are paused, cluster-wide. The state lives in Redis (so it survives
+ * restarts); each process keeps a copy, refreshed when any process announces a change,
+ * so asking costs nothing per job. @internal
+ */
+@Injectable()
+export class PausedTasks implements OnModuleInit {
+  private readonly logger = new TaskLogger(LOGGER_CONTEXT);
+  private paused = new Set<string>();
+  private stopWatching: () => Promise<void> = async () => undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private reading: Promise<void> | undefined;
+  private stale = false;
+  private starting: Promise<void> = Promise.resolve();
+
+  constructor(@Inject(INTERACTORS_TRANSPORT) private readonly transport: InteractorsTransport) {}
+
+  onModuleInit(): Promise<void> {
+    // Kept, so that closing an app whose boot failed meanwhile waits for the subscription
+    // and closes it rather than leaking it.
+    this.starting = (async () => {
+      await this.refresh();
+      this.stopWatching = await this.transport.watchPaused(() => void this.refresh());
+      this.timer = setInterval(() => void this.refresh(), REFRESH_EVERY);
+      this.timer.unref();
+    })();
+    return this.starting;
+  }
+
+  isPaused(task: string): boolean {
+    return this.paused.has(task);
+  }
+
+  /** The paused tasks' names, as last read. */
+  all(): string[] {
+    return [...this.paused];
+  }
+
+  async set(task: string, paused: boolean): Promise<void> {
+    await this.transport.setPaused(task, paused);
+    // This process need not wait for its own notice.
+    if (paused) this.paused.add(task);
+    else this.paused.delete(task);
+  }
+
+  async close(): Promise<void> {
+    await this.starting.catch(() => undefined);
+    clearInterval(this.timer);
+    await this.stopWatching();
+  }
+
+  private refresh(): Promise<void> {
+    // A notice during a read asks for another read: that one may predate the change.
+    if (this.reading) {
+      this.stale = true;
+      return this.reading;
+    }
+    this.reading = this.transport
+      .pausedTasks()
+      .then(
+        (paused) => {
+          this.paused = paused;
+        },
+        (error: Error) => {
+          this.logger.warn(
+            `Could not read the paused tasks; keeping the last known: ${error.message}`,
+          );
+        },
+      )
+      .finally(() => {
+        this.reading = undefined;
+        if (this.stale) {
+          this.stale = false;
+          void this.refresh();
+        }
+      });
+    return this.reading;
+  }
+}
