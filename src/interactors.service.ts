@@ -163,14 +163,26 @@ export class Interactors implements JobEnqueuer {
 
   /**
    * Retries failed jobs with fresh attempts: every failed job of a task (given by class or
-   * name), or the one job with that id. Resolves to the jobs retried.
+   * name), or the job with that id (ids are per queue: name the queue when it is ambiguous).
+   * Resolves to the jobs retried. @throws Error when a job id matches in several queues.
    */
-  async retry(taskOrJobId: string | TaskClass): Promise<FailedJob[]> {
+  async retry(
+    taskOrJobId: string | TaskClass,
+    options: { queue?: string } = {},
+  ): Promise<FailedJob[]> {
     const task = typeof taskOrJobId === 'string' ? this.registry.find(taskOrJobId) : undefined;
-    const candidates =
+    const inQueue = (job: FailedJob) => options.queue === undefined || job.queue === options.queue;
+    const candidates = (
       typeof taskOrJobId !== 'string' || task
         ? await this.failed(task?.name ?? taskOrJobId)
-        : (await this.jobs.failed(undefined, 10_000)).filter((job) => job.id === taskOrJobId);
+        : (await this.jobs.failed(undefined, 10_000)).filter((job) => job.id === taskOrJobId)
+    ).filter(inQueue);
+    const queues = new Set(candidates.map((job) => job.queue));
+    if (!task && typeof taskOrJobId === 'string' && queues.size > 1) {
+      throw new Error(
+        `Job id "${taskOrJobId}" is a failed job in several queues (${[...queues].join(', ')}); name the queue (CLI: --queue <name>)`,
+      );
+    }
     const retried: FailedJob[] = [];
     for (const job of candidates) if (await this.jobs.retry(job.queue, job.id)) retried.push(job);
     return retried;

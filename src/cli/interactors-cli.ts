@@ -34,7 +34,7 @@ const USAGE = `Usage: <cli> <command> [options]
   history <task> [--limit n] [--json]             the task's newest runs
   pause <task> | resume <task>                    for every process, until resumed
   failed [<task>] [--json]                        jobs that exhausted their attempts
-  retry <task>|<job id>                           retry failed jobs with fresh attempts
+  retry <task>|<job id> [--queue q]               retry failed jobs with fresh attempts
 Exit codes: 0 ok, 1 failed, 2 bad usage or unknown task, 3 skipped or locked.`;
 
 /** A refusal or a usage error, with its exit code. */
@@ -78,7 +78,13 @@ export async function runInteractorsCli(
   let app: INestApplicationContext | undefined;
   try {
     app = await NestFactory.createApplicationContext(appModule, {
-      logger: ['error', 'warn'],
+      // Warnings and errors go to stderr, so that stdout stays the command's output
+      // (`--json` parses); Nest's own console logger would print warnings on stdout.
+      logger: {
+        log: () => undefined,
+        warn: (message: unknown) => output.err(`warn: ${String(message)}`),
+        error: (message: unknown) => output.err(`error: ${String(message)}`),
+      },
       abortOnError: false,
     });
     return await new Commands(app, output).run(parsed.command, parsed.positionals, parsed.values);
@@ -142,7 +148,7 @@ class Commands {
           values,
         );
       case 'retry':
-        return this.retry(positionals);
+        return this.retry(positionals, values);
       default:
         throw new CliError(`Unknown command "${command}".\n\n${USAGE}`);
     }
@@ -313,11 +319,16 @@ class Commands {
     return CliExit.ok;
   }
 
-  private async retry(positionals: string[]): Promise<number> {
+  private async retry(positionals: string[], values: Values): Promise<number> {
     const target = positionals[0];
     if (!target) throw new CliError('retry needs a task name or a job id');
     this.refuseInMemory('retry');
-    const retried = await this.interactors.retry(target);
+    let retried;
+    try {
+      retried = await this.interactors.retry(target, { queue: values.queue });
+    } catch (error) {
+      throw new CliError((error as Error).message);
+    }
     if (retried.length === 0) {
       this.output.err(`No failed job matches "${target}" (a task name or a job id).`);
       return CliExit.failed;

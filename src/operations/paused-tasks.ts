@@ -19,6 +19,9 @@ export class PausedTasks implements OnModuleInit {
   private timer: NodeJS.Timeout | undefined;
   private reading: Promise<void> | undefined;
   private stale = false;
+  private closed = false;
+  /** Bumped before and after each write of this process. */
+  private writes = 0;
   private starting: Promise<void> = Promise.resolve();
 
   constructor(@Inject(INTERACTORS_TRANSPORT) private readonly transport: InteractorsTransport) {}
@@ -45,31 +48,44 @@ export class PausedTasks implements OnModuleInit {
   }
 
   async set(task: string, paused: boolean): Promise<void> {
-    await this.transport.setPaused(task, paused);
+    // Reads begun around the write may return the state before it: counted on both sides
+    // of the write, so such a read is dropped and done again (see refresh).
+    this.writes++;
+    try {
+      await this.transport.setPaused(task, paused);
+    } finally {
+      this.writes++;
+    }
     // This process need not wait for its own notice.
     if (paused) this.paused.add(task);
     else this.paused.delete(task);
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.starting.catch(() => undefined);
     clearInterval(this.timer);
     await this.stopWatching();
+    await this.reading;
   }
 
   private refresh(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     // A notice during a read asks for another read: that one may predate the change.
     if (this.reading) {
       this.stale = true;
       return this.reading;
     }
+    const writes = this.writes;
     this.reading = this.transport
       .pausedTasks()
       .then(
         (paused) => {
-          this.paused = paused;
+          if (this.writes === writes) this.paused = paused;
+          else this.stale = true; // it may predate a write of this process
         },
         (error: Error) => {
+          if (this.closed) return;
           this.logger.warn(
             `Could not read the paused tasks; keeping the last known: ${error.message}`,
           );
@@ -77,7 +93,7 @@ export class PausedTasks implements OnModuleInit {
       )
       .finally(() => {
         this.reading = undefined;
-        if (this.stale) {
+        if (this.stale && !this.closed) {
           this.stale = false;
           void this.refresh();
         }
