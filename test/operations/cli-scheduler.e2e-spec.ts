@@ -47,8 +47,9 @@ async function callsOf(task: string): Promise<Array<Record<string, any>>> {
 }
 const lastClaimed = (task: string) =>
   redis(async (client) => {
+    // The record is "<instant>|<claimant>|<previous instant>".
     const value = await client.hget(`${prefix}:ticks`, task);
-    return value === null ? undefined : Number(value);
+    return value === null ? undefined : Number(value.split('|')[0]);
   });
 
 describe('the CLI next to a running scheduler', () => {
