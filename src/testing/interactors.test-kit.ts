@@ -232,7 +232,10 @@ export class InteractorsTestKit {
       return { task: name, dueAt, fired: true, run: { ...run } };
     }
     await firer.fire({ task: definition, dueAt });
-    const job = binding.queue.find(definition.queue, `${name}-${dueAt}`);
+    // Found by what it carries, not by how tick job ids are spelled.
+    const job = binding.queue.jobs.find(
+      (each) => each.envelope.task === name && each.envelope.dueAt === dueAt,
+    );
     // Not added: deduplicated against an unfinished job of an earlier tick.
     if (!job) return { task: name, dueAt, fired: false, reason: 'overlap' };
     const recorded = snapshot(binding, job);

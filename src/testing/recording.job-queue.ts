@@ -70,10 +70,6 @@ export class RecordingJobQueue implements JobQueue {
     return id;
   }
 
-  find(queue: string, id: string): RecordedJob | undefined {
-    return this.byKey.get(`${queue}/${id}`);
-  }
-
   /**
    * Works a job until it is done, failed, or told to wait (its lock held): a failed
    * attempt is retried at once while attempts remain. Resolves when it stopped.
