@@ -4,10 +4,21 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   resolve: {
-    alias: {
-      'nestjs-interactors': fileURLToPath(new URL('./src/index.ts', import.meta.url)),
-      '#gates': fileURLToPath(new URL('./libs/gates/src/index.ts', import.meta.url)),
-    },
+    // Exact matches: a plain 'nestjs-interactors' key would also rewrite the '/testing' subpath.
+    alias: [
+      {
+        find: /^nestjs-interactors$/,
+        replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)),
+      },
+      {
+        find: /^nestjs-interactors\/testing$/,
+        replacement: fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)),
+      },
+      {
+        find: /^#gates$/,
+        replacement: fileURLToPath(new URL('./libs/gates/src/index.ts', import.meta.url)),
+      },
+    ],
   },
   test: {
     include: ['test/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
