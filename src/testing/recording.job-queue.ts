@@ -1,5 +1,6 @@
 import type { JobEnvelope } from '../queueing/job-envelope.js';
 import type {
+  FailedJob,
   IncomingJob,
   JobAddOptions,
   JobHandler,
@@ -160,6 +161,31 @@ export class RecordingJobQueue implements JobQueue {
           return this.finish(job, 'failed', messageOf(verdict.error));
       }
     }
+  }
+
+  async failed(task: string | undefined, limit: number): Promise<FailedJob[]> {
+    return this.jobs
+      .filter((job) => job.state === 'failed' && (task === undefined || job.envelope.task === task))
+      .toReversed()
+      .slice(0, limit)
+      .map((job) => ({
+        queue: job.queue,
+        id: job.id,
+        task: job.envelope.task,
+        reason: job.failedReason ?? '',
+        attempts: job.attemptsMade,
+        failedAt: undefined,
+      }));
+  }
+
+  async retry(queue: string, id: string): Promise<boolean> {
+    const job = this.byKey.get(`${queue}/${id}`);
+    if (!job || job.state !== 'failed') return false;
+    job.state = 'pending';
+    job.attemptsMade = 0;
+    job.failedReason = undefined;
+    if (this.mode === 'inline' && !this.closed) await this.work(job);
+    return true;
   }
 
   private finish(job: RecordedJob, state: 'completed' | 'failed', reason: string | undefined) {

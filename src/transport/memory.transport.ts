@@ -55,5 +55,10 @@ export class MemoryTransport implements InteractorsTransport {
     return async () => void this.pauseListeners.delete(changed);
   }
 
+  /** Forgets every claimed tick (the testing kit's `clear()`). */
+  protected forgetClaims(): void {
+    this.last.clear();
+  }
+
   async close(): Promise<void> {}
 }
