@@ -11,6 +11,7 @@ import {
 import type { FailedJob, JobQueue } from './queueing/job-queue.interface.js';
 import type { InteractorsConfig } from './interactors.config.js';
 import { PausedTasks } from './operations/paused-tasks.js';
+import { EnvironmentInterceptor } from './interceptors/environment.interceptor.js';
 import { RunHistory } from './operations/run-history.js';
 import type { RunRecord } from './operations/run-record.js';
 import type { Clock } from './scheduling/clock.js';
@@ -55,6 +56,7 @@ export class Interactors implements JobEnqueuer {
     private readonly runHistory: RunHistory,
     private readonly paused: PausedTasks,
     @Inject(INTERACTORS_JOB_QUEUE) private readonly jobs: JobQueue,
+    private readonly environment: EnvironmentInterceptor,
   ) {}
 
   /**
@@ -206,7 +208,7 @@ export class Interactors implements JobEnqueuer {
 
   /** Where no scheduler of this process has the task: computed as the scheduler would. */
   private nextFromSchedule(task: TaskDefinition): number | undefined {
-    if (!task.schedule) return undefined;
+    if (!task.schedule || !task.scheduled || !this.environment.allows(task)) return undefined;
     try {
       return nextTick(task.schedule, this.clock.now());
     } catch {

@@ -231,7 +231,8 @@ function checkOverride(
     };
   }
   const problems: string[] = [];
-  const defined = Object.entries(given).filter(([, value]) => value !== undefined);
+  // An unset or empty variable (`config.get('GATES_CRON')`) keeps the decorator's value.
+  const defined = Object.entries(given).filter(([, value]) => value !== undefined && value !== '');
   for (const [key] of defined) {
     if (!SCHEDULE_KEYS.includes(key)) {
       problems.push(problem(`"${key}" is not known; use ${SCHEDULE_KEYS.join(', ')}`));

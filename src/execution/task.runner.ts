@@ -27,6 +27,8 @@ export interface RunRequest {
   readonly dueAt?: number;
   readonly attempt?: number;
   readonly runId?: string;
+  /** Resolve only once `call()` itself settled, even past a timeout. */
+  readonly settle?: boolean;
 }
 
 const noop = () => undefined;
@@ -78,7 +80,7 @@ export class TaskRunner {
     const tracked = result.then(() => run.settled);
     this.inFlight.add(tracked);
     void tracked.finally(() => this.inFlight.delete(tracked));
-    return result;
+    return request.settle ? tracked.then(() => result) : result;
   }
 
   /** Waits for runs in flight, at most `graceMs`; resolves to how many were still running. */

@@ -50,6 +50,9 @@ export class JobProcessor {
       dueAt: envelope.dueAt,
       attempt: job.attempt,
       runId: envelope.runId,
+      // A tick's job holds its task's deduplication until it finishes: with overlap
+      // 'skip', it must not finish while a timed-out call() still runs.
+      settle: envelope.dueAt !== undefined && task.overlap === 'skip',
     });
     switch (result.outcome) {
       case 'failure':

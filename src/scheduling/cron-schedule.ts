@@ -31,6 +31,7 @@ const FIELDS = [
 export class CronSchedule implements Schedule {
   /** Whether the seconds, minutes or hours field starts with `*`. */
   readonly wildcard: boolean;
+  readonly key: string;
   private readonly walls: CronExpression;
   /** Set when Vixie's rule asks for day-of-month AND day-of-week (see bothDaysRule). */
   private readonly bothDays: ((wall: number) => boolean) | undefined;
@@ -55,8 +56,9 @@ export class CronSchedule implements Schedule {
     const fields = sixFields(macro ? this.walls.stringify(true) : source);
     this.wildcard = fields.slice(0, 3).some((field) => field.startsWith('*'));
     this.bothDays = bothDaysRule(fields[3]!, fields[5]!, this.walls);
-    checkDaysExist(this.walls);
+    checkDaysExist(this.walls, this.bothDays !== undefined);
     this.offset = zoneOffset(timeZone);
+    this.key = `cron ${source.replace(/\s+/g, ' ')} ${timeZone}`;
   }
 
   /** The first due instant strictly after `after` (epoch ms). */
@@ -179,11 +181,11 @@ const MONTH_DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 /**
  * An expression whose days of month exist in none of its months (`0 0 31 4,6 *`) can never
  * fire; found here at once, where the parser would search for a long time. Only when
- * day-of-week does not widen the match (the parser's OR).
+ * day-of-week does not widen the match (the parser's OR), or must match too (Vixie's AND).
  */
-function checkDaysExist(walls: CronExpression): void {
+function checkDaysExist(walls: CronExpression, bothDays: boolean): void {
   const weekdays = walls.fields.dayOfWeek.values as number[];
-  if (new Set(weekdays.map((day) => day % 7)).size < 7) return;
+  if (!bothDays && new Set(weekdays.map((day) => day % 7)).size < 7) return;
   const first = Math.min(...(walls.fields.dayOfMonth.values as number[]));
   const months = walls.fields.month.values as number[];
   if (!months.some((month) => MONTH_DAYS[month - 1]! >= first)) {

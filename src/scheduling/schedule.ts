@@ -4,6 +4,8 @@ export interface Schedule {
   readonly expression: string;
   /** The zone a cron is read in; undefined for intervals, which are zone-free. */
   readonly timeZone: string | undefined;
+  /** Identifies the instants it yields (expression, zone, offset): stored with claims. */
+  readonly key: string;
   /** The first due instant strictly after `after` (epoch ms). */
   next(after: number): number;
 }
@@ -54,12 +56,21 @@ export function parseInterval(every: string | number): number {
  */
 export class IntervalSchedule implements Schedule {
   readonly timeZone = undefined;
+  readonly key: string;
 
   constructor(
     readonly expression: string,
     private readonly interval: number,
     private readonly offset = 0,
-  ) {}
+  ) {
+    this.key = `every ${interval}+${offset}`;
+  }
+
+  /** Ticks strictly between two instants, by arithmetic. */
+  count(after: number, before: number): number {
+    const index = (instant: number) => Math.floor((instant - this.offset) / this.interval);
+    return Math.max(0, index(before - 1) - index(after));
+  }
 
   next(after: number): number {
     return (
@@ -93,24 +104,30 @@ export function latestTick(schedule: Schedule, first: number, now: number): numb
 }
 
 /**
- * How many ticks lie strictly between `after` and `before`, counting at most `cap` (a
- * gap of days in a seconds-precise cron would otherwise block the event loop). @internal
+ * How many ticks lie strictly between `after` and `before`: by arithmetic for intervals;
+ * for crons by walking, at most `cap` ticks or `budgetMs` of work (a gap of hours in a
+ * seconds-precise cron would otherwise block the event loop), so a count may be short
+ * (`complete: false`). @internal
  */
 export function ticksBetween(
   schedule: Schedule,
   after: number,
   before: number,
   cap: number,
-): number {
+  budgetMs = Infinity,
+): { count: number; complete: boolean } {
+  if (schedule instanceof IntervalSchedule) {
+    return { count: schedule.count(after, before), complete: true };
+  }
+  const deadline = performance.now() + budgetMs;
   let count = 0;
-  for (
-    let tick = nextTick(schedule, after);
-    tick < before && count < cap;
-    tick = nextTick(schedule, tick)
-  ) {
+  for (let tick = nextTick(schedule, after); tick < before; tick = nextTick(schedule, tick)) {
+    if (count >= cap || (count % 64 === 63 && performance.now() > deadline)) {
+      return { count, complete: false };
+    }
     count++;
   }
-  return count;
+  return { count, complete: true };
 }
 
 /**

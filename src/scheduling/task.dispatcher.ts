@@ -11,7 +11,11 @@ import { INTERACTORS_TIMERS } from '../interactors.constants.js';
 import type { InteractorsConfig } from '../interactors.config.js';
 import type { TaskDefinition } from '../discovery/task-definition.js';
 import { TaskRegistry } from '../discovery/task.registry.js';
-import type { ClaimResult, InteractorsTransport } from '../transport/transport.interface.js';
+import type {
+  ClaimRecord,
+  ClaimResult,
+  InteractorsTransport,
+} from '../transport/transport.interface.js';
 import { InteractorsMetrics } from '../metrics/interactors.metrics.js';
 import { latestTick, nextTick, ticksBetween, type Schedule } from './schedule.js';
 import { TickFirer } from './tick.firer.js';
@@ -23,8 +27,14 @@ const TIMER = 'interactors:dispatcher';
  * (It also keeps under Node's 2^31-1 ms timer limit.)
  */
 const MAX_TIMER_DELAY = 60_000;
-/** After a failed claim (Redis unreachable), try again this much later, not in a loop. */
-const CLAIM_RETRY = 1_000;
+/** After failed claims (Redis unreachable), try again this much later: soon, then each second. */
+const CLAIM_RETRIES = [100, 250, 500, 1_000];
+/** A failure that lasts is said again this often; so is a scheduler whose clock runs ahead. */
+const REPEAT_FAILURE_EVERY = 5 * 60_000;
+/** A lost claim whose winner is this far ahead of the tick tells of a clock ahead. */
+const AHEAD_WARNING = 60_000;
+/** Work spent counting one gap's missed ticks at most; past it the count is a lower bound. */
+const COUNT_BUDGET = 20;
 /** With `catchUp: false`, a tick still runs when its wake is at most this late. */
 const ON_TIME = 1_000;
 /** Missed ticks counted per gap at most: counting a long gap must not block the loop. */
@@ -37,8 +47,8 @@ interface Slot {
   nextDueAt: number;
   /** When to look at the slot again: its next tick, or a claim's retry. */
   wakeAt: number;
-  /** A claim sent whose answer was lost: it may have landed with nothing run. */
-  unconfirmed?: number;
+  /** Failed claims in a row. */
+  retries: number;
 }
 
 /** A tick to fire: task T due at `dueAt`. @internal */
@@ -66,7 +76,8 @@ export class TaskDispatcher {
   private readonly logger = new TaskLogger(LOGGER_CONTEXT);
   private slots: Slot[] = [];
   private running = false;
-  private claimsFailing = false;
+  private failures = { count: 0, since: 0, reported: 0 };
+  private readonly aheadReported = new Map<string, number>();
   /** Who claims, so a claim retried after a lost answer is recognised as this one's. */
   private readonly claimant = randomUUID().slice(0, 8);
   private readonly firing = new Set<Promise<void>>();
@@ -87,9 +98,9 @@ export class TaskDispatcher {
    */
   async start(tasks: readonly TaskDefinition[] = this.registry.all()): Promise<void> {
     const scheduled = tasks.filter((task) => task.schedule);
-    let last = new Map<string, number>();
+    let last = new Map<string, ClaimRecord>();
     try {
-      last = await this.transport.lastClaimed(scheduled.map((task) => task.name));
+      last = await this.transport.claimRecords(scheduled.map((task) => task.name));
     } catch (error) {
       this.logger.error(
         `Could not read the last claimed ticks; nothing missed while no scheduler ran is caught up: ${(error as Error).message}`,
@@ -98,10 +109,18 @@ export class TaskDispatcher {
     const now = this.config.clock.now();
     this.slots = scheduled.map((task) => {
       const schedule = task.schedule!;
-      const previous = last.get(task.name);
+      const record = last.get(task.name);
+      let previous = record?.dueAt;
+      if (record?.schedule !== undefined && record.schedule !== schedule.key) {
+        // Ticks of another schedule say nothing about this one's: nothing to catch up.
+        this.logger.log(
+          `Task "${task.name}": its schedule changed since the last claim (was ${record.schedule}); nothing is caught up`,
+        );
+        previous = undefined;
+      }
       const missed = previous === undefined ? Infinity : this.following(task, previous);
       const nextDueAt = missed <= now ? missed : this.following(task, now);
-      return { task, schedule, nextDueAt, wakeAt: nextDueAt };
+      return { task, schedule, nextDueAt, wakeAt: nextDueAt, retries: 0 };
     });
     this.running = true;
     this.arm();
@@ -170,42 +189,37 @@ export class TaskDispatcher {
         reached.map(({ task, slot, dueAt }) => ({
           task: task.name,
           dueAt,
-          unconfirmed: slot.unconfirmed,
+          first: slot.nextDueAt,
+          schedule: slot.schedule.key,
         })),
         this.claimant,
       );
     } catch (error) {
-      // The claim may still reach Redis (a timeout is the client giving up, not Redis).
-      for (const { slot, dueAt } of reached) slot.unconfirmed = dueAt;
-      // Nothing is lost yet: the slots stay on their first unhandled tick and are claimed
-      // again shortly; the gap is judged by whoever wins then.
-      if (!this.claimsFailing) {
-        this.logger.error(
-          `Could not claim ticks of ${reached.map((tick) => tick.task.name).join(', ')}; retrying every ${CLAIM_RETRY / 1000} s: ${(error as Error).message}`,
-        );
-      }
-      this.claimsFailing = true;
-      const retryAt = this.config.clock.now() + CLAIM_RETRY;
-      for (const { slot } of reached) slot.wakeAt = retryAt;
+      this.claimFailed(reached, error as Error);
       return;
     }
-    if (this.claimsFailing) this.logger.log('Claiming ticks works again');
-    this.claimsFailing = false;
-    // Next instants first, so the slots are armed again whatever firing does.
-    for (const { slot, dueAt } of reached) {
-      slot.nextDueAt = slot.wakeAt = this.following(slot.task, dueAt);
-      slot.unconfirmed = undefined;
+    if (this.failures.count) {
+      this.logger.log(
+        `Claiming ticks works again (after ${this.failures.count} failed attempt(s))`,
+      );
     }
+    this.failures = { count: 0, since: 0, reported: 0 };
     const outcomes = reached.map((tick, i) => ({
       tick,
       ...claims[i]!,
       runs: claims[i]!.won && this.catchesUp(tick, now),
     }));
     await Promise.all(outcomes.map(({ tick, runs }) => runs && this.firer.fire(tick)));
-    // Counting is off the firing path: it may walk many ticks of a long gap.
+    // Next instants only now, off the firing path.
+    for (const { slot, dueAt } of reached) {
+      slot.nextDueAt = slot.wakeAt = this.following(slot.task, dueAt);
+      slot.retries = 0;
+    }
+    // Counting too: it may walk many ticks of a long gap.
     for (const { tick, won, previous, runs } of outcomes) {
       try {
         if (won) this.countMissed(tick, previous, runs);
+        else if (previous !== undefined) this.noticeAhead(tick, previous);
       } catch (error) {
         this.logger.error(
           `Task "${tick.task.name}": missed ticks not counted: ${(error as Error).message}`,
@@ -214,12 +228,56 @@ export class TaskDispatcher {
     }
   }
 
+  /**
+   * Nothing is lost yet: the slots stay on their first unhandled tick and are claimed again
+   * soon — quickly at first, so one dropped packet does not make a tick late — and the gap
+   * is judged by whoever wins then. A claim that timed out may still land: the claim script
+   * knows this claimant's own claims. Said once, and again every few minutes while it lasts.
+   */
+  private claimFailed(reached: Reached[], error: Error): void {
+    const now = this.config.clock.now();
+    const failures = this.failures;
+    if (failures.count === 0) failures.since = now;
+    failures.count++;
+    if (failures.count === 1 || now - failures.reported >= REPEAT_FAILURE_EVERY) {
+      const lasting =
+        failures.count === 1
+          ? ''
+          : ` (failing for ${Math.round((now - failures.since) / 1000)} s, ${failures.count} attempts)`;
+      this.logger.error(
+        `Could not claim ticks of ${reached.map((tick) => tick.task.name).join(', ')}${lasting}; retrying: ${error.message}`,
+      );
+      failures.reported = now;
+    }
+    for (const { slot } of reached) {
+      slot.wakeAt = now + CLAIM_RETRIES[Math.min(slot.retries, CLAIM_RETRIES.length - 1)]!;
+      slot.retries++;
+    }
+  }
+
+  /**
+   * A lost claim whose winner is far ahead of the tick: a scheduler whose clock runs ahead
+   * claimed instants that have not come yet, and every other scheduler loses them until
+   * real time catches up. Said, at most every few minutes per task.
+   */
+  private noticeAhead({ task, dueAt }: Reached, claimed: number): void {
+    if (claimed - dueAt <= AHEAD_WARNING) return;
+    const now = this.config.clock.now();
+    if (now - (this.aheadReported.get(task.name) ?? -Infinity) < REPEAT_FAILURE_EVERY) return;
+    this.aheadReported.set(task.name, now);
+    this.logger.warn(
+      `Task "${task.name}": tick ${new Date(dueAt).toISOString()} was already claimed up to ` +
+        `${new Date(claimed).toISOString()}, ${Math.round((claimed - dueAt) / 1000)} s ahead: a scheduler's clock ` +
+        'runs ahead (or the schedule was claimed by a test clock); ticks are lost until real time catches up',
+    );
+  }
+
   /** Whether the latest tick reached runs: it is within the task's `catchUp` window. */
-  private catchesUp({ task, slot, first, dueAt }: Reached, now: number): boolean {
+  private catchesUp({ task, first, dueAt }: Reached, now: number): boolean {
     const late = now - dueAt;
     if (task.catchUp === false) return dueAt === first && late <= ON_TIME;
-    const window = task.catchUp ?? slot.nextDueAt - dueAt; // set to the next tick by now
-    return late <= window;
+    // By default one interval: the latest tick reached is always within it.
+    return task.catchUp === undefined || late <= task.catchUp;
   }
 
   /** Counts, as skipped/missed, the ticks nobody claimed before a won one (and it, if not run). */
@@ -231,13 +289,13 @@ export class TaskDispatcher {
     // Judged from the last claimed tick, so ticks peers ran are never counted; with no
     // record (a new task, a wiped Redis), from the first tick this process waited for.
     const after = previous ?? first - 1;
-    const between = ticksBetween(slot.schedule, after, dueAt, MAX_COUNTED);
-    const count = between + (ran ? 0 : 1);
+    const between = ticksBetween(slot.schedule, after, dueAt, MAX_COUNTED, COUNT_BUDGET);
+    const count = between.count + (ran ? 0 : 1);
     if (count === 0) return;
     if (this.metrics.covers(task))
       this.metrics.runs.labels(task.name, 'skipped', 'missed').inc(count);
     const iso = (instant: number) => new Date(instant).toISOString();
-    const atLeast = between >= MAX_COUNTED ? 'at least ' : '';
+    const atLeast = between.complete ? '' : 'at least ';
     this.logger.warn(
       `Task "${task.name}": ${atLeast}${count} tick(s) after ${previous === undefined ? 'start' : iso(previous)} missed ` +
         `(a stall, a clock step or an outage); ${ran ? `ran the latest, due ${iso(dueAt)}` : `the latest, due ${iso(dueAt)}, was outside catchUp and did not run`}`,

@@ -88,7 +88,9 @@ export function validateTaskOptions(
     problem('"offset" goes with "every"; remove it or add an interval');
   }
   if (options.cron !== undefined && options.every === undefined) {
-    if (typeof options.cron !== 'string') {
+    if (options.cron === '') {
+      problem('cron is empty; give an expression such as "*/15 * * * *", or remove it');
+    } else if (typeof options.cron !== 'string') {
       problem(`cron must be a string such as "*/15 * * * *", got ${typeof options.cron}`);
     } else if (isKnownTimeZone(timeZone)) {
       try {

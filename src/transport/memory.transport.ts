@@ -1,27 +1,38 @@
-import type { ClaimResult, InteractorsTransport, TickClaim } from './transport.interface.js';
+import type {
+  ClaimRecord,
+  ClaimResult,
+  InteractorsTransport,
+  TickClaim,
+} from './transport.interface.js';
 
 /** The in-memory twin of the Redis transport: one process, nothing survives a restart. @internal */
 export class MemoryTransport implements InteractorsTransport {
   readonly kind = 'memory';
-  private readonly last = new Map<string, number>();
+  private readonly last = new Map<string, ClaimRecord>();
   private readonly runs = new Map<string, string[]>();
   private readonly paused = new Set<string>();
   private readonly pauseListeners = new Set<() => void>();
 
   /** Claims here never time out, so the claimant plays no part. */
   async claimTicks(ticks: readonly TickClaim[]): Promise<ClaimResult[]> {
-    return ticks.map(({ task, dueAt }) => {
-      const previous = this.last.get(task);
-      if (dueAt <= (previous ?? -Infinity)) return { won: false, previous };
-      this.last.set(task, dueAt);
-      return { won: true, previous };
+    return ticks.map(({ task, dueAt, schedule }) => {
+      const record = this.last.get(task);
+      if (dueAt <= (record?.dueAt ?? -Infinity)) return { won: false, previous: record?.dueAt };
+      this.last.set(task, { dueAt, schedule });
+      const sameSchedule = record?.schedule === undefined || record.schedule === schedule;
+      return { won: true, previous: sameSchedule ? record?.dueAt : undefined };
     });
   }
 
   async lastClaimed(tasks: readonly string[]): Promise<Map<string, number>> {
-    const last = new Map<string, number>();
-    for (const task of tasks) if (this.last.has(task)) last.set(task, this.last.get(task)!);
-    return last;
+    const records = await this.claimRecords(tasks);
+    return new Map([...records].map(([task, record]) => [task, record.dueAt]));
+  }
+
+  async claimRecords(tasks: readonly string[]): Promise<Map<string, ClaimRecord>> {
+    const records = new Map<string, ClaimRecord>();
+    for (const task of tasks) if (this.last.has(task)) records.set(task, this.last.get(task)!);
+    return records;
   }
 
   async appendRuns(

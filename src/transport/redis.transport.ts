@@ -1,31 +1,39 @@
 import type { Redis } from 'ioredis';
-import type { ClaimResult, InteractorsTransport, TickClaim } from './transport.interface.js';
+import type {
+  ClaimRecord,
+  ClaimResult,
+  InteractorsTransport,
+  TickClaim,
+} from './transport.interface.js';
 
-// One hash field per task holds its last claim, "<instant>|<claimant>|<previous instant>":
-// the key set stays bounded (no key per tick to expire) and claims are monotonic per
-// task. Each claim answers won (1/0) and the previous instant ('' when none), so the
-// winner can count the ticks nobody claimed in between. A claim whose answer was lost
-// (a command timeout while Redis stalled) may still land later: the same claimant may
-// claim that instant again, and its unconfirmed claim does not count as the previous one.
+// One hash field per task holds its last claimed instant (a plain number, as earlier
+// versions wrote and read it), so the key set stays bounded and claims are monotonic per
+// task; a second field "<task>|m" holds "<claimant>|<previous instant>|<schedule key>".
+// Each claim answers won (1/0) and the previous instant ('' when none), so the winner can
+// count the ticks nobody claimed in between. A claim whose answer was lost (a command
+// timeout while Redis stalled) may land later: the claimant's own claims from its first
+// unhandled tick on are skipped over, and it may claim such an instant again.
 const CLAIM_TICKS = `
 local me = ARGV[#ARGV]
 local out = {}
-for i = 1, #ARGV - 1, 3 do
-  local due = tonumber(ARGV[i + 1])
-  local stored = redis.call('HGET', KEYS[1], ARGV[i]) or ''
-  local instant, claimant, before = string.match(stored, '^([^|]*)|?([^|]*)|?(.*)$')
+for i = 1, #ARGV - 1, 4 do
+  local task, due, first, schedule = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), ARGV[i + 3]
+  local instant = tonumber(redis.call('HGET', KEYS[1], task) or '')
+  local meta = redis.call('HGET', KEYS[1], task .. '|m') or ''
+  local claimant, before, stored = string.match(meta, '^([^|]*)|([^|]*)|(.*)$')
   local previous = instant
-  if claimant == me and instant == ARGV[i + 2] then previous = before end
-  if due > (tonumber(instant) or -1) then
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1] .. '|' .. me .. '|' .. previous)
+  if instant and claimant == me and first and instant >= first then previous = tonumber(before) end
+  if previous and stored and stored ~= schedule then previous = nil end
+  if due > (instant or -1) then
+    redis.call('HSET', KEYS[1], task, ARGV[i + 1], task .. '|m', me .. '|' .. (previous or '') .. '|' .. schedule)
     out[#out + 1] = 1
-    out[#out + 1] = previous
-  elseif due == tonumber(instant) and claimant == me then
+    out[#out + 1] = previous or ''
+  elseif due == instant and claimant == me then
     out[#out + 1] = 1
-    out[#out + 1] = before
+    out[#out + 1] = previous or ''
   else
     out[#out + 1] = 0
-    out[#out + 1] = instant
+    out[#out + 1] = instant or ''
   end
 end
 return out`;
@@ -43,10 +51,11 @@ export class RedisTransport implements InteractorsTransport {
 
   async claimTicks(ticks: readonly TickClaim[], claimant: string): Promise<ClaimResult[]> {
     if (ticks.length === 0) return [];
-    const argv = ticks.flatMap(({ task, dueAt, unconfirmed }) => [
+    const argv = ticks.flatMap(({ task, dueAt, first, schedule }) => [
       task,
       String(dueAt),
-      unconfirmed === undefined ? '' : String(unconfirmed),
+      first === undefined ? '' : String(first),
+      schedule ?? '',
     ]);
     argv.push(claimant);
     // EVAL rather than EVALSHA: always exactly one round trip, even after a Redis restart.
@@ -60,14 +69,25 @@ export class RedisTransport implements InteractorsTransport {
   }
 
   async lastClaimed(tasks: readonly string[]): Promise<Map<string, number>> {
-    const last = new Map<string, number>();
-    if (tasks.length === 0) return last;
-    const values = await this.client.hmget(this.ticksKey, ...tasks);
+    const records = await this.claimRecords(tasks);
+    return new Map([...records].map(([task, record]) => [task, record.dueAt]));
+  }
+
+  async claimRecords(tasks: readonly string[]): Promise<Map<string, ClaimRecord>> {
+    const records = new Map<string, ClaimRecord>();
+    if (tasks.length === 0) return records;
+    const values = await this.client.hmget(
+      this.ticksKey,
+      ...tasks.flatMap((task) => [task, `${task}|m`]),
+    );
     tasks.forEach((task, i) => {
-      const instant = values[i]?.split('|')[0];
-      if (instant) last.set(task, Number(instant));
+      // Records of the release before this one held "<instant>|<claimant>|<previous>".
+      const instant = values[2 * i]?.split('|')[0];
+      if (!instant) return;
+      const schedule = values[2 * i + 1]?.split('|').slice(2).join('|') || undefined;
+      records.set(task, { dueAt: Number(instant), schedule });
     });
-    return last;
+    return records;
   }
 
   async appendRuns(

@@ -3,17 +3,30 @@ export interface TickClaim {
   readonly task: string;
   readonly dueAt: number;
   /**
-   * An earlier claim of this task by the same claimant whose answer was lost (a timeout):
-   * it may have landed without anything having run, so it does not count as claimed.
+   * The claimant's first tick of the task not handled yet: its own claims from there on
+   * had their answers lost (a timeout) and may have landed with nothing run, so they do
+   * not count as claimed.
    */
-  readonly unconfirmed?: number;
+  readonly first?: number;
+  /** The schedule's key: a previous claim made under another schedule is no record. */
+  readonly schedule?: string;
+}
+
+/** A task's last claim. @internal */
+export interface ClaimRecord {
+  readonly dueAt: number;
+  /** The key of the schedule it was claimed under, when recorded. */
+  readonly schedule: string | undefined;
 }
 
 /** The outcome of one tick's claim. @internal */
 export interface ClaimResult {
   /** Whether this process won the tick. */
   readonly won: boolean;
-  /** The task's last claimed instant before this claim, if any was recorded. */
+  /**
+   * The task's last claimed instant before this claim, if recorded under the same
+   * schedule; for a lost claim, the instant that beat it.
+   */
   readonly previous: number | undefined;
 }
 
@@ -31,6 +44,8 @@ export interface InteractorsTransport {
   claimTicks(ticks: readonly TickClaim[], claimant: string): Promise<ClaimResult[]>;
   /** The last claimed instant of each task that has one, in one round trip. */
   lastClaimed(tasks: readonly string[]): Promise<Map<string, number>>;
+  /** The last claim of each task that has one, with its schedule, in one round trip. */
+  claimRecords(tasks: readonly string[]): Promise<Map<string, ClaimRecord>>;
   /** Appends serialised run records to each task's history, keeping the newest `limit`; one round trip. */
   appendRuns(records: readonly { task: string; record: string }[], limit: number): Promise<void>;
   /** A task's newest run records, serialised, newest first. */

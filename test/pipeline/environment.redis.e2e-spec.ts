@@ -270,7 +270,8 @@ describe('environment guard', () => {
     expect(ran.of('DisabledTick')).toEqual([]);
     expect(ran.of('DisabledInlineTick')).toEqual([]);
     const claims = await redis((client) => client.hgetall(`${prefix}:ticks`));
-    expect(Object.keys(claims)).toEqual(['EnabledTick']);
+    // One claimed instant per task, with its "<task>|m" metadata field.
+    expect(Object.keys(claims).toSorted()).toEqual(['EnabledTick', 'EnabledTick|m']);
     const keys = await keysUnder(prefix);
     expect(keys.filter((key) => key.includes('Disabled'))).toEqual([]);
   });

@@ -78,7 +78,11 @@ describe('run and job regressions', () => {
       outcomes.push(result.reason ? `${result.outcome}/${result.reason}` : result.outcome);
     });
     await app.get(Interactors).enqueue(ChargeCustomer);
-    await waitFor(() => outcomes.includes('skipped/lock_unavailable'), 2_000, 'a lock_unavailable run');
+    await waitFor(
+      () => outcomes.includes('skipped/lock_unavailable'),
+      2_000,
+      'a lock_unavailable run',
+    );
     await sleep(150);
     expect(charged).toBe(0);
     outage = false;
@@ -161,7 +165,9 @@ describe('configuration regressions', () => {
     );
     const transport = app.get<{ kind: string }>(INTERACTORS_TRANSPORT, { strict: false });
     expect(transport.kind).toBe('memory');
-    expect(logger.lines.some((line) => line.startsWith('warn') && /in-memory/.test(line))).toBe(true);
+    expect(logger.lines.some((line) => line.startsWith('warn') && /in-memory/.test(line))).toBe(
+      true,
+    );
   });
 
   it("redis: '' with environment 'production' is refused (empty-url)", async () => {

@@ -176,11 +176,18 @@ describe('latestTick, ticksBetween, nextTick', () => {
     // The New York fall-back day, 00:00 EDT (04:00Z) to 00:00 EST (05:00Z next day).
     const dayStart = at('2026-11-01T04:00:00.000Z');
     const dayEnd = at('2026-11-02T05:00:00.000Z');
-    expect(ticksBetween(quarter, dayStart - 1, dayEnd, 1_000)).toBe(100);
-    expect(ticksBetween(fixedQuarter, dayStart - 1, dayEnd, 1_000)).toBe(96);
-    expect(ticksBetween(quarter, dayStart - 1, dayEnd, 10)).toBe(10);
+    expect(ticksBetween(quarter, dayStart - 1, dayEnd, 1_000)).toEqual({
+      count: 100,
+      complete: true,
+    });
+    expect(ticksBetween(fixedQuarter, dayStart - 1, dayEnd, 1_000)).toEqual({
+      count: 96,
+      complete: true,
+    });
+    expect(ticksBetween(quarter, dayStart - 1, dayEnd, 10)).toEqual({ count: 10, complete: false });
     // Both ends are excluded: 04:15, 04:30, 04:45.
-    expect(ticksBetween(quarter, dayStart, at('2026-11-01T05:00:00.000Z'), 1_000)).toBe(3);
+    expect(ticksBetween(quarter, dayStart, at('2026-11-01T05:00:00.000Z'), 1_000).count).toBe(3);
+    // Intervals count by arithmetic, with no cap: a year of seconds at once.
     expect(
       ticksBetween(
         every('15 minutes'),
@@ -188,17 +195,59 @@ describe('latestTick, ticksBetween, nextTick', () => {
         at('2026-01-01T01:00:00.000Z'),
         1_000,
       ),
-    ).toBe(3);
+    ).toEqual({ count: 3, complete: true });
+    expect(
+      ticksBetween(
+        every('1 second'),
+        at('2026-01-01T00:00:00.000Z'),
+        at('2027-01-01T00:00:00.000Z'),
+        10,
+      ),
+    ).toEqual({ count: 365 * 86_400 - 1, complete: true });
+    expect(
+      ticksBetween(
+        every('1 hour', 60_000),
+        at('2026-01-01T00:01:00.000Z'),
+        at('2026-01-01T00:01:00.000Z'),
+        10,
+      ),
+    ).toEqual({ count: 0, complete: true });
+    // A time budget stops a long walk: the count is then a lower bound.
+    const seconds = new CronSchedule('* * * * * *', 'Europe/Berlin');
+    const walked = ticksBetween(
+      seconds,
+      at('2026-10-24T00:00:00.000Z'),
+      at('2026-10-26T00:00:00.000Z'),
+      1e9,
+      5,
+    );
+    expect(walked.complete).toBe(false);
+    expect(walked.count).toBeGreaterThan(0);
   });
 
   it('nextTick refuses a next instant that is not later', () => {
-    const stuck: Schedule = { expression: 'stuck', timeZone: undefined, next: (after) => after };
+    const stuck: Schedule = {
+      expression: 'stuck',
+      key: 'stuck',
+      timeZone: undefined,
+      next: (after) => after,
+    };
     expect(() => nextTick(stuck, 1_000)).toThrow(
       '"stuck" gave 1000 as the tick after 1000, which is not later',
     );
-    const backwards: Schedule = { expression: 'back', timeZone: 'UTC', next: (after) => after - 1 };
+    const backwards: Schedule = {
+      expression: 'back',
+      key: 'back',
+      timeZone: 'UTC',
+      next: (after) => after - 1,
+    };
     expect(() => nextTick(backwards, 1_000)).toThrow('"back" gave 999 as the tick after 1000');
-    const broken: Schedule = { expression: 'nan', timeZone: 'UTC', next: () => Number.NaN };
+    const broken: Schedule = {
+      expression: 'nan',
+      key: 'nan',
+      timeZone: 'UTC',
+      next: () => Number.NaN,
+    };
     expect(() => nextTick(broken, 1_000)).toThrow('which is not later');
     expect(nextTick(every('1 hour'), at('2026-01-01T00:00:00.000Z'))).toBe(
       at('2026-01-01T01:00:00.000Z'),
