@@ -144,6 +144,8 @@ describe('queued runs of a held task (BullMQ on real Redis)', () => {
       job = (await queue.getJob(jobId))!;
     }
     expect(await job.getState()).toBe('completed');
+    // getState() reads Redis now; the job object may predate the completion: read it again.
+    job = (await queue.getJob(jobId))!;
     expect(job.attemptsMade).toBe(1);
     expect(queued(runs, 'failure')).toEqual([]);
     expect(
@@ -170,6 +172,7 @@ describe('queued runs of a held task (BullMQ on real Redis)', () => {
       job = (await queue.getJob(jobId))!;
     }
     expect(await job.getState()).toBe('failed');
+    job = (await queue.getJob(jobId))!;
     expect(job.failedReason).toContain('Task "Enqueued" stayed locked for 800 ms');
     expect(queued(runs, 'success')).toEqual([]);
     expect(queued(runs, 'locked').length).toBeGreaterThanOrEqual(3);
