@@ -1,5 +1,11 @@
 import type { Redis } from 'ioredis';
-import type { ClaimResult, InteractorsTransport, TickClaim } from './transport.interface.js';
+import type {
+  ClaimResult,
+  InteractorsTransport,
+  StoredTaskFacts,
+  TaskFacts,
+  TickClaim,
+} from './transport.interface.js';
 
 // One hash field per task holds its last claim, "<instant>|<claimant>|<previous instant>":
 // the key set stays bounded (no key per tick to expire) and claims are monotonic per
@@ -29,6 +35,17 @@ for i = 1, #ARGV - 1, 3 do
   end
 end
 return out`;
+
+// Keeps each task's latest success: processes flush in any order, and an older instant
+// written after a newer one must not move it back.
+const KEEP_LATEST = `
+for i = 1, #ARGV, 2 do
+  local stored = tonumber(redis.call('HGET', KEYS[1], ARGV[i]))
+  if not stored or stored < tonumber(ARGV[i + 1]) then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+end
+return 0`;
 
 /** The Redis transport over the module's fail-fast client. @internal */
 export class RedisTransport implements InteractorsTransport {
@@ -73,16 +90,42 @@ export class RedisTransport implements InteractorsTransport {
   async appendRuns(
     records: readonly { task: string; record: string }[],
     limit: number,
+    facts: TaskFacts = {},
   ): Promise<void> {
-    if (records.length === 0) return;
     const pipeline = this.client.pipeline();
     for (const { task, record } of records) pipeline.lpush(this.historyKey(task), record);
     for (const task of new Set(records.map((each) => each.task))) {
       pipeline.ltrim(this.historyKey(task), 0, limit - 1);
     }
+    if (facts.succeeded?.size) {
+      const argv = [...facts.succeeded].flatMap(([task, at]) => [task, String(at)]);
+      pipeline.eval(KEEP_LATEST, 1, this.succeededKey, ...argv);
+    }
+    for (const [task, at] of facts.seen ?? []) pipeline.hsetnx(this.sinceKey, task, String(at));
+    for (const [task, at] of facts.resumed ?? []) pipeline.hset(this.sinceKey, task, String(at));
+    if (pipeline.length === 0) return;
     const results = (await pipeline.exec()) ?? [];
     const failed = results.find(([error]) => error);
     if (failed) throw failed[0]!;
+  }
+
+  async taskFacts(tasks: readonly string[]): Promise<StoredTaskFacts> {
+    const facts: StoredTaskFacts = { succeeded: new Map(), since: new Map() };
+    if (tasks.length === 0) return facts;
+    const results =
+      (await this.client
+        .pipeline()
+        .hmget(this.succeededKey, ...tasks)
+        .hmget(this.sinceKey, ...tasks)
+        .exec()) ?? [];
+    const failed = results.find(([error]) => error);
+    if (failed) throw failed[0]!;
+    const [succeeded, since] = results.map(([, values]) => values as (string | null)[]);
+    tasks.forEach((task, i) => {
+      if (succeeded?.[i]) facts.succeeded.set(task, Number(succeeded[i]));
+      if (since?.[i]) facts.since.set(task, Number(since[i]));
+    });
+    return facts;
   }
 
   async readRuns(task: string, limit: number): Promise<string[]> {
@@ -128,6 +171,16 @@ export class RedisTransport implements InteractorsTransport {
 
   private get pausedKey(): string {
     return `${this.prefix}:paused`;
+  }
+
+  /** Per task: the instant of its last successful run. */
+  private get succeededKey(): string {
+    return `${this.prefix}:last-success`;
+  }
+
+  /** Per task: when it was first registered, or last resumed. */
+  private get sinceKey(): string {
+    return `${this.prefix}:watched-since`;
   }
 
   private get ticksKey(): string {
