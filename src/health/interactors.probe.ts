@@ -162,15 +162,19 @@ export class InteractorsProbe implements OnApplicationBootstrap, OnModuleDestroy
     if (this.closing) return SHUTTING_DOWN;
     if (!(this.transport instanceof RedisTransport)) return up({ transport: 'memory' });
     let reply: string | undefined;
+    let timedOut = false;
     // The client fails at once while disconnected (no offline queue); a frozen server
-    // answers nothing, hence the bound.
-    const ping = this.transport.client.ping().then((answer) => (reply = answer));
-    const settled = await within(ping, timeout);
+    // answers nothing, hence the bound (the client's own commandTimeout may come first).
+    const ping = this.transport.client.ping().then(
+      (answer) => (reply = answer),
+      (error: Error) => (timedOut = /timed out/i.test(error.message)),
+    );
+    timedOut = !(await within(ping, timeout)) || timedOut;
     if (reply === 'PONG') return up({ transport: 'redis' });
     return down({
-      reason: settled
-        ? 'Redis is unreachable (the connection is down or refused the PING)'
-        : `Redis did not answer a PING within ${timeout} ms`,
+      reason: timedOut
+        ? `Redis did not answer a PING within ${Math.min(timeout, this.config.commandTimeout)} ms`
+        : 'Redis is unreachable (the connection is down or refused the PING)',
     });
   }
 
