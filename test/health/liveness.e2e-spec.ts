@@ -17,6 +17,7 @@ import {
   InteractorsModule,
   Task,
   type InteractorsHealthOptions,
+  type InteractorsModuleExtras,
   type InteractorsModuleOptions,
 } from '../../src/index.js';
 import {
@@ -79,7 +80,7 @@ describe('liveness', () => {
 
   async function boot(
     tasks: Function[],
-    options: InteractorsModuleOptions,
+    options: InteractorsModuleOptions & InteractorsModuleExtras,
     health: InteractorsHealthOptions = {},
   ) {
     const prefix = uniquePrefix('health-liveness');
