@@ -47,6 +47,14 @@ for i = 1, #ARGV, 2 do
 end
 return 0`;
 
+// First-seen instants: a field already set keeps its (earlier) instant; one command for
+// every task of a boot rather than one HSETNX each.
+const KEEP_FIRST = `
+for i = 1, #ARGV, 2 do
+  redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+return 0`;
+
 /** The Redis transport over the module's fail-fast client. @internal */
 export class RedisTransport implements InteractorsTransport {
   readonly kind = 'redis';
@@ -97,12 +105,13 @@ export class RedisTransport implements InteractorsTransport {
     for (const task of new Set(records.map((each) => each.task))) {
       pipeline.ltrim(this.historyKey(task), 0, limit - 1);
     }
+    const pairs = (instants: ReadonlyMap<string, number> | undefined) =>
+      [...(instants ?? [])].flatMap(([task, at]) => [task, String(at)]);
     if (facts.succeeded?.size) {
-      const argv = [...facts.succeeded].flatMap(([task, at]) => [task, String(at)]);
-      pipeline.eval(KEEP_LATEST, 1, this.succeededKey, ...argv);
+      pipeline.eval(KEEP_LATEST, 1, this.succeededKey, ...pairs(facts.succeeded));
     }
-    for (const [task, at] of facts.seen ?? []) pipeline.hsetnx(this.sinceKey, task, String(at));
-    for (const [task, at] of facts.resumed ?? []) pipeline.hset(this.sinceKey, task, String(at));
+    if (facts.seen?.size) pipeline.eval(KEEP_FIRST, 1, this.sinceKey, ...pairs(facts.seen));
+    if (facts.resumed?.size) pipeline.hset(this.sinceKey, ...pairs(facts.resumed));
     if (pipeline.length === 0) return;
     const results = (await pipeline.exec()) ?? [];
     const failed = results.find(([error]) => error);
