@@ -9,7 +9,7 @@ import { InteractorsHealthIndicator } from './interactors-health.indicator.js';
  * closes). @internal
  */
 export function healthController(path: string, staleness: boolean): Type {
-  class ProbesController {
+  class InteractorsHealthController {
     constructor(
       @Inject(HealthCheckService) protected readonly health: HealthCheckService,
       @Inject(InteractorsHealthIndicator)
@@ -31,7 +31,7 @@ export function healthController(path: string, staleness: boolean): Type {
     }
   }
 
-  class ProbesAndStalenessController extends ProbesController {
+  class InteractorsHealthAndTasksController extends InteractorsHealthController {
     /** The dead man's switch, for alerting. */
     @Get('tasks')
     @HealthCheck()
@@ -40,7 +40,7 @@ export function healthController(path: string, staleness: boolean): Type {
     }
   }
 
-  const controller = staleness ? ProbesAndStalenessController : ProbesController;
+  const controller = staleness ? InteractorsHealthAndTasksController : InteractorsHealthController;
   Controller(path)(controller);
   return controller;
 }
