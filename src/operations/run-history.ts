@@ -105,7 +105,7 @@ export class RunHistory {
         () => this.outage.recovered(),
         (error: Error) => {
           this.outage.failed(
-            `${batch.length} record(s)${facts ? ' and task success instants' : ''} not written: ${error.message}`,
+            `${batch.length} record(s)${facts ? ' and task instants (last success, first seen)' : ''} not written: ${error.message}`,
           );
         },
       ),
