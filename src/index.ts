@@ -19,3 +19,7 @@ export { Task } from './task/task.decorator.js';
 export type { RunRecord } from './operations/run-record.js';
 export type { FailedJob } from './queueing/job-queue.interface.js';
 export { CliExit, runInteractorsCli, type CliOutput } from './cli/interactors-cli.js';
+export { InteractorsHealthModule } from './health/interactors-health.module.js';
+export { InteractorsHealthIndicator } from './health/interactors-health.indicator.js';
+export type { InteractorsHealthOptions } from './health/health-options.interface.js';
+export type { StaleTask } from './health/interactors.probe.js';

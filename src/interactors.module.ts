@@ -40,6 +40,7 @@ import { InteractorsMetrics } from './metrics/interactors.metrics.js';
 import { JobProcessor } from './queueing/job.processor.js';
 import { TaskEnqueuer } from './queueing/task.enqueuer.js';
 import { transportProvider } from './transport/transport.provider.js';
+import { InteractorsProbe } from './health/interactors.probe.js';
 
 /**
  * Discovers `@Task` classes, runs them in-process, through queues or by cron.
@@ -104,6 +105,8 @@ import { transportProvider } from './transport/transport.provider.js';
     TaskEnqueuer,
     JobProcessor,
     Interactors,
+    // Read by InteractorsHealthModule; it also records when each scheduled task was first seen.
+    InteractorsProbe,
   ],
   exports: [Interactors, INTERACTORS_CLOCK, InteractorsMetrics, RunHooks, InteractorsLocks],
 })

@@ -149,7 +149,10 @@ export class Interactors implements JobEnqueuer {
 
   /** Resumes a paused task in every process. */
   async resume(task: string | TaskClass): Promise<void> {
-    await this.paused.set(this.registry.resolve(task).name, false);
+    const name = this.registry.resolve(task).name;
+    await this.paused.set(name, false);
+    // A task paused for a day is not stale the moment it resumes: count from now.
+    this.runHistory.markResumed(name);
   }
 
   /** Whether a task is paused (this process's copy, refreshed on every change). */

@@ -7,3 +7,4 @@ export * from './invalid-task-arguments.error.js';
 export * from './unknown-queue.error.js';
 export * from './task-timeout.error.js';
 export * from './lock.errors.js';
+export * from './invalid-health-options.error.js';

@@ -9,7 +9,7 @@ import {
   INTERACTORS_TRANSPORT,
   LOGGER_CONTEXT,
 } from '../interactors.constants.js';
-import type { InteractorsTransport } from '../transport/transport.interface.js';
+import type { InteractorsTransport, TaskFacts } from '../transport/transport.interface.js';
 import { OutageLog } from '../utils/outage-log.js';
 import type { RunRecord } from './run-record.js';
 
@@ -23,7 +23,9 @@ const MAX_BUFFERED = 10_000;
 /**
  * The last N runs of each task, in Redis (or memory). Records are buffered and written
  * in one pipeline off the run's path, so history costs a queued run no round trip. A
- * crash loses at most the last ~50 ms of records. @internal
+ * crash loses at most the last ~50 ms of records. The same pipeline carries each task's
+ * last success and first-seen instants for the staleness check (also with `history: false`).
+ * @internal
  */
 @Injectable()
 export class RunHistory {
@@ -33,6 +35,11 @@ export class RunHistory {
   private buffer: { task: string; record: string }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  private facts = {
+    succeeded: new Map<string, number>(),
+    seen: new Map<string, number>(),
+    resumed: new Map<string, number>(),
+  };
 
   constructor(
     @Inject(INTERACTORS_TRANSPORT) private readonly transport: InteractorsTransport,
@@ -44,6 +51,7 @@ export class RunHistory {
   }
 
   record(task: TaskDefinition, result: RunResult, args: readonly unknown[]): void {
+    if (result.outcome === 'success') this.note('succeeded', result.task);
     if (this.config.history === false) return;
     const error = result.error as { message?: unknown } | undefined;
     const record: RunRecord = {
@@ -72,24 +80,50 @@ export class RunHistory {
     else this.timer ??= setTimeout(() => void this.flush(), FLUSH_DELAY);
   }
 
+  /** Records, with the next write, that these tasks are registered (kept only the first time). */
+  markSeen(tasks: readonly string[]): void {
+    for (const task of tasks) this.note('seen', task);
+  }
+
+  /** Records, with the next write, that a task was resumed: staleness counts from now. */
+  markResumed(task: string): void {
+    this.note('resumed', task);
+  }
+
   /** Writes what is buffered; never rejects. */
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     const batch = this.buffer;
-    if (batch.length === 0 || this.config.history === false) return this.flushing;
+    const facts = this.takeFacts();
+    if (batch.length === 0 && facts === undefined) return this.flushing;
     this.buffer = [];
-    const limit = this.config.history.limit;
+    const limit = this.config.history === false ? 0 : this.config.history.limit;
     // One write at a time, in order, so the newest record stays first.
     this.flushing = this.flushing.then(() =>
-      this.transport.appendRuns(batch, limit).then(
+      this.transport.appendRuns(batch, limit, facts).then(
         () => this.outage.recovered(),
         (error: Error) => {
-          this.outage.failed(`${batch.length} record(s) not written: ${error.message}`);
+          this.outage.failed(
+            `${batch.length} record(s)${facts ? ' and task instants (last success, first seen)' : ''} not written: ${error.message}`,
+          );
         },
       ),
     );
     return this.flushing;
+  }
+
+  /** Notes a task fact at the module clock's now, to go with the next write. */
+  private note(kind: keyof TaskFacts, task: string): void {
+    this.facts[kind].set(task, this.config.clock.now());
+    this.timer ??= setTimeout(() => void this.flush(), FLUSH_DELAY);
+  }
+
+  private takeFacts(): TaskFacts | undefined {
+    const { succeeded, seen, resumed } = this.facts;
+    if (succeeded.size + seen.size + resumed.size === 0) return undefined;
+    this.facts = { succeeded: new Map(), seen: new Map(), resumed: new Map() };
+    return { succeeded, seen, resumed };
   }
 
   /** A task's newest runs, newest first, written so far by every process. */

@@ -1,12 +1,19 @@
 import { TaskLogger } from '../execution/task-logger.js';
-import { DelayedError, UnrecoverableError, Worker, type JobType, type Queue } from 'bullmq';
+import { DelayedError, UnrecoverableError, type JobType, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { InteractorsConfig } from '../interactors.config.js';
 import { OutageLog } from '../utils/outage-log.js';
 import { within } from '../utils/within.js';
 import { LOGGER_CONTEXT } from '../interactors.constants.js';
 import type { JobEnvelope } from './job-envelope.js';
-import type { FailedJob, JobAddOptions, JobHandler, JobQueue } from './job-queue.interface.js';
+import type {
+  FailedJob,
+  JobAddOptions,
+  JobHandler,
+  JobQueue,
+  WorkerLoop,
+} from './job-queue.interface.js';
+import { WatchedWorker } from './watched-worker.js';
 
 /** How long closing waits for a connection that may be gone. */
 const FORCED_CLOSE_MS = 2_000;
@@ -32,7 +39,7 @@ export interface BullConnection {
 /** Queues and workers on BullMQ. @internal */
 export class BullJobQueue implements JobQueue {
   private readonly logger = new TaskLogger(LOGGER_CONTEXT);
-  private readonly workers: Worker[] = [];
+  private readonly workers: WatchedWorker[] = [];
   private stopping: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   /** One report per outage for every queue and worker on this connection. */
@@ -110,7 +117,7 @@ export class BullJobQueue implements JobQueue {
 
   start(queues: ReadonlyMap<string, { concurrency: number }>, handler: JobHandler): void {
     for (const [name, { concurrency }] of queues) {
-      const worker = new Worker(
+      const worker = new WatchedWorker(
         name,
         async (job, token) => {
           const verdict = await handler(name, {
@@ -145,6 +152,17 @@ export class BullJobQueue implements JobQueue {
       });
       this.workers.push(worker);
     }
+  }
+
+  loops(): WorkerLoop[] {
+    return this.workers.map((worker) => worker.loop(this.stopping !== undefined));
+  }
+
+  async answers(timeoutMs: number): Promise<boolean> {
+    // BullMQ's connection queues commands through an outage: bound the wait here.
+    let pong = false;
+    const ping = this.connection.client.ping().then((reply) => (pong = reply === 'PONG'));
+    return (await within(ping, timeoutMs)) && pong;
   }
 
   stopWorkers(graceMs: number): Promise<void> {

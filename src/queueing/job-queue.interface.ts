@@ -51,6 +51,24 @@ export interface FailedJob {
   readonly failedAt: number | undefined;
 }
 
+/** What one worker loop of this process is doing, for the liveness check. @internal */
+export interface WorkerLoop {
+  readonly queue: string;
+  /** The loop runs (BullMQ's `isRunning()`): false once it stopped, paused or closed. */
+  readonly running: boolean;
+  /** Shutdown has begun: the loop is stopping on purpose. */
+  readonly stopping: boolean;
+  /** Jobs of this loop in progress, and how many it may run at once. */
+  readonly active: number;
+  readonly concurrency: number;
+  /**
+   * Real time (epoch ms) by which the loop should have taken its next step: the end of
+   * the blocking wait it is in, or its last step when it is not waiting. Past it (plus a
+   * grace) while it has a free slot, the loop is stuck, or Redis is not answering.
+   */
+  readonly dueBy: number;
+}
+
 /** The queue port, with a BullMQ and an in-memory adapter. @internal */
 export interface JobQueue {
   /** Adds a job; resolves to its id. Adding an id that exists is a no-op returning that id. */
@@ -67,6 +85,10 @@ export interface JobQueue {
   retry(queue: string, id: string): Promise<boolean>;
   /** Jobs per declared queue and state, for the scrape-time gauge. */
   depths(): Promise<Array<{ queue: string; state: string; count: number }>>;
+  /** The worker loops started in this process (for liveness); none where nothing loops. */
+  loops?(): WorkerLoop[];
+  /** Whether the queues' Redis answers a PING within `timeoutMs` (for liveness). */
+  answers?(timeoutMs: number): Promise<boolean>;
 }
 
 /** Delay before attempt `attempt + 1` after `attempt` failed. @internal */

@@ -7,6 +7,7 @@ import {
   type JobAddOptions,
   type JobHandler,
   type JobQueue,
+  type WorkerLoop,
 } from './job-queue.interface.js';
 
 interface MemoryJob {
@@ -106,6 +107,22 @@ export class MemoryJobQueue implements JobQueue {
 
   async close(): Promise<void> {
     await this.stopWorkers(0);
+  }
+
+  /** Nothing polls here (a job is pumped when it is added), so a loop lives until closed. */
+  loops(): WorkerLoop[] {
+    return [...this.workers].map(([queue, { concurrency }]) => ({
+      queue,
+      running: !this.closed,
+      stopping: this.closed,
+      active: this.active.get(queue)?.size ?? 0,
+      concurrency,
+      dueBy: Infinity,
+    }));
+  }
+
+  async answers(): Promise<boolean> {
+    return true;
   }
 
   async stopWorkers(graceMs: number): Promise<void> {

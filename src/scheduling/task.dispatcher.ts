@@ -51,6 +51,19 @@ interface Slot {
   retries: number;
 }
 
+/**
+ * What the dispatcher is doing, for the liveness check: its own progress, never Redis's.
+ * Instants are the module clock's. @internal
+ */
+export interface DispatcherSnapshot {
+  readonly running: boolean;
+  /** When it last woke (its timer fired, or a caller woke it) or armed its timer. */
+  readonly steppedAt: number | undefined;
+  /** When the armed timer is due to fire; undefined when none is armed. */
+  readonly armedFor: number | undefined;
+  readonly slots: ReadonlyArray<{ readonly task: string; readonly nextDueAt: number }>;
+}
+
 /** A tick to fire: task T due at `dueAt`. @internal */
 export interface DueTick {
   readonly task: TaskDefinition;
@@ -81,6 +94,10 @@ export class TaskDispatcher {
   /** Who claims, so a claim retried after a lost answer is recognised as this one's. */
   private readonly claimant = randomUUID().slice(0, 8);
   private readonly firing = new Set<Promise<void>>();
+  // Refreshed on every wake and arm, so liveness can tell a timer that stopped re-arming
+  // from a slot kept due while its claim is retried (Redis down: wakes go on every second).
+  private steppedAt: number | undefined;
+  private armedFor: number | undefined;
 
   constructor(
     private readonly registry: TaskRegistry,
@@ -147,6 +164,16 @@ export class TaskDispatcher {
     return slot && Number.isFinite(slot.nextDueAt) ? slot.nextDueAt : undefined;
   }
 
+  /** The dispatcher's own progress, for the liveness check. */
+  snapshot(): DispatcherSnapshot {
+    return {
+      running: this.running,
+      steppedAt: this.steppedAt,
+      armedFor: this.armedFor,
+      slots: this.slots.map((slot) => ({ task: slot.task.name, nextDueAt: slot.nextDueAt })),
+    };
+  }
+
   /**
    * Fires what is due per the clock. The timer calls it; calling it again for the same
    * tick (a double wake) fires nothing twice. Resolves when the ticks are handed on.
@@ -154,6 +181,7 @@ export class TaskDispatcher {
   async wake(): Promise<void> {
     if (!this.running) return;
     const now = this.config.clock.now();
+    this.steppedAt = now;
     const due = this.slots.filter((slot) => slot.wakeAt <= now);
     if (due.length === 0) {
       this.arm(); // woke early: wait for the remainder
@@ -322,7 +350,10 @@ export class TaskDispatcher {
     if (!this.running) return;
     const next = Math.min(...this.slots.map((slot) => slot.wakeAt));
     if (!Number.isFinite(next)) return;
-    const delay = Math.min(Math.max(next - this.config.clock.now(), 0), MAX_TIMER_DELAY);
+    const now = this.config.clock.now();
+    const delay = Math.min(Math.max(next - now, 0), MAX_TIMER_DELAY);
+    this.steppedAt = now;
+    this.armedFor = now + delay;
     this.timers.addTimeout(
       TIMER,
       setTimeout(() => void this.wake(), delay),
@@ -330,6 +361,7 @@ export class TaskDispatcher {
   }
 
   private disarm(): void {
+    this.armedFor = undefined;
     if (this.timers.doesExist('timeout', TIMER)) this.timers.deleteTimeout(TIMER);
   }
 }

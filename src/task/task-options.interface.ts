@@ -53,6 +53,14 @@ export interface TaskOptions {
    */
   catchUp?: string | number | false;
   /**
+   * The dead man's switch: the staleness check (`InteractorsHealthIndicator.staleness()`)
+   * reports the task when its last success anywhere in the cluster is older than this. A
+   * duration like `every`'s, at least the longest gap between two of its ticks; `false`
+   * never reports it. A task never run counts from when a process first registered it.
+   * @default two ticks after the last success, plus the health module's `staleGrace`
+   */
+  staleAfter?: string | number | false;
+  /**
    * IANA time zone the cron expression is read in.
    * @default the module's `timeZone`, itself `'UTC'` by default
    */

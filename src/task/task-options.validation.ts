@@ -1,4 +1,5 @@
 import { MAX_TIMEOUT } from '../utils/within.js';
+import { asInterval, formatDuration } from '../utils/duration.js';
 import { CronSchedule, cronMistake, isKnownTimeZone } from '../scheduling/cron-schedule.js';
 import { IntervalSchedule, parseInterval, type Schedule } from '../scheduling/schedule.js';
 import { DEFAULT_QUEUE, TASK_NAME_PATTERN, isTaskName } from '../interactors.constants.js';
@@ -22,6 +23,7 @@ const KNOWN_OPTIONS = [
   'metrics',
   'timeout',
   'lock',
+  'staleAfter',
 ];
 
 /** A task name's problem, or undefined when it follows the grammar. @internal */
@@ -123,6 +125,11 @@ export function validateTaskOptions(
     }
   }
 
+  if (options.staleAfter !== undefined) {
+    const staleProblem = staleAfterProblem(options, schedule, now);
+    if (staleProblem) problem(staleProblem);
+  }
+
   if (options.run !== undefined && options.run !== 'queue' && options.run !== 'inline') {
     problem(`run ${JSON.stringify(options.run)} is not valid; use "queue" or "inline"`);
   }
@@ -207,6 +214,48 @@ export function validateTaskOptions(
     typeof options.cron === 'string' && schedule ? cronMistake(options.cron) : undefined;
   if (mistake) warnings.push(`Task "${task}": cron "${options.cron}" ${mistake}`);
   return { problems, warnings, schedule, catchUp };
+}
+
+/** Ticks looked at for a schedule's longest gap: two weeks of a weekday cron, a year of a monthly one. */
+const GAP_TICKS = 12;
+
+/**
+ * What is wrong with `staleAfter`, if anything: it must be a duration (or false) on a
+ * scheduled task, and no shorter than the longest gap between its ticks, or a healthy
+ * task would be reported stale while it waits for its next tick.
+ */
+function staleAfterProblem(
+  options: TaskOptions,
+  schedule: Schedule | undefined,
+  now: number,
+): string | undefined {
+  const given = JSON.stringify(options.staleAfter);
+  if (options.cron === undefined && options.every === undefined) {
+    return '"staleAfter" goes with "cron" or "every" (only scheduled tasks go stale); remove it or add a schedule';
+  }
+  if (options.staleAfter === false) return undefined;
+  let staleAfter: number;
+  try {
+    staleAfter = parseInterval(options.staleAfter as string | number);
+  } catch (error) {
+    return `staleAfter ${given} is invalid: ${(error as Error).message}; or false never to report the task stale`;
+  }
+  if (!schedule) return undefined; // its schedule's own problem is reported
+  let gap = 0;
+  try {
+    for (let tick = schedule.next(now), i = 0; i < GAP_TICKS; i++) {
+      const next = schedule.next(tick);
+      gap = Math.max(gap, next - tick);
+      tick = next;
+    }
+  } catch {
+    return undefined;
+  }
+  if (staleAfter >= gap) return undefined;
+  return (
+    `staleAfter ${given} is shorter than the longest gap between its ticks (${formatDuration(gap)}): ` +
+    `the task would be reported stale while it waits for its next tick; use at least "${asInterval(gap)}"`
+  );
 }
 
 /** A list of non-empty strings. @internal */

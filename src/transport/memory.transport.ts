@@ -2,6 +2,8 @@ import type {
   ClaimRecord,
   ClaimResult,
   InteractorsTransport,
+  StoredTaskFacts,
+  TaskFacts,
   TickClaim,
 } from './transport.interface.js';
 
@@ -12,6 +14,7 @@ export class MemoryTransport implements InteractorsTransport {
   private readonly runs = new Map<string, string[]>();
   private readonly paused = new Set<string>();
   private readonly pauseListeners = new Set<() => void>();
+  private readonly facts: StoredTaskFacts = { succeeded: new Map(), since: new Map() };
 
   /** Claims here never time out, so the claimant plays no part. */
   async claimTicks(ticks: readonly TickClaim[]): Promise<ClaimResult[]> {
@@ -38,6 +41,7 @@ export class MemoryTransport implements InteractorsTransport {
   async appendRuns(
     records: readonly { task: string; record: string }[],
     limit: number,
+    facts: TaskFacts = {},
   ): Promise<void> {
     for (const { task, record } of records) {
       const list = this.runs.get(task) ?? [];
@@ -45,6 +49,18 @@ export class MemoryTransport implements InteractorsTransport {
       list.length = Math.min(list.length, limit);
       this.runs.set(task, list);
     }
+    const { succeeded, since } = this.facts;
+    for (const [task, at] of facts.succeeded ?? []) {
+      if (!(at <= (succeeded.get(task) ?? -Infinity))) succeeded.set(task, at);
+    }
+    for (const [task, at] of facts.seen ?? []) if (!since.has(task)) since.set(task, at);
+    for (const [task, at] of facts.resumed ?? []) since.set(task, at);
+  }
+
+  async taskFacts(tasks: readonly string[]): Promise<StoredTaskFacts> {
+    const pick = (from: Map<string, number>) =>
+      new Map(tasks.filter((task) => from.has(task)).map((task) => [task, from.get(task)!]));
+    return { succeeded: pick(this.facts.succeeded), since: pick(this.facts.since) };
   }
 
   async readRuns(task: string, limit: number): Promise<string[]> {

@@ -3,6 +3,8 @@ import type {
   ClaimRecord,
   ClaimResult,
   InteractorsTransport,
+  StoredTaskFacts,
+  TaskFacts,
   TickClaim,
 } from './transport.interface.js';
 
@@ -37,6 +39,25 @@ for i = 1, #ARGV - 1, 4 do
   end
 end
 return out`;
+
+// Keeps each task's latest success: processes flush in any order, and an older instant
+// written after a newer one must not move it back.
+const KEEP_LATEST = `
+for i = 1, #ARGV, 2 do
+  local stored = tonumber(redis.call('HGET', KEYS[1], ARGV[i]))
+  if not stored or stored < tonumber(ARGV[i + 1]) then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+end
+return 0`;
+
+// First-seen instants: a field already set keeps its (earlier) instant; one command for
+// every task of a boot rather than one HSETNX each.
+const KEEP_FIRST = `
+for i = 1, #ARGV, 2 do
+  redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+return 0`;
 
 /** The Redis transport over the module's fail-fast client. @internal */
 export class RedisTransport implements InteractorsTransport {
@@ -93,16 +114,43 @@ export class RedisTransport implements InteractorsTransport {
   async appendRuns(
     records: readonly { task: string; record: string }[],
     limit: number,
+    facts: TaskFacts = {},
   ): Promise<void> {
-    if (records.length === 0) return;
     const pipeline = this.client.pipeline();
     for (const { task, record } of records) pipeline.lpush(this.historyKey(task), record);
     for (const task of new Set(records.map((each) => each.task))) {
       pipeline.ltrim(this.historyKey(task), 0, limit - 1);
     }
+    const pairs = (instants: ReadonlyMap<string, number> | undefined) =>
+      [...(instants ?? [])].flatMap(([task, at]) => [task, String(at)]);
+    if (facts.succeeded?.size) {
+      pipeline.eval(KEEP_LATEST, 1, this.succeededKey, ...pairs(facts.succeeded));
+    }
+    if (facts.seen?.size) pipeline.eval(KEEP_FIRST, 1, this.sinceKey, ...pairs(facts.seen));
+    if (facts.resumed?.size) pipeline.hset(this.sinceKey, ...pairs(facts.resumed));
+    if (pipeline.length === 0) return;
     const results = (await pipeline.exec()) ?? [];
     const failed = results.find(([error]) => error);
     if (failed) throw failed[0]!;
+  }
+
+  async taskFacts(tasks: readonly string[]): Promise<StoredTaskFacts> {
+    const facts: StoredTaskFacts = { succeeded: new Map(), since: new Map() };
+    if (tasks.length === 0) return facts;
+    const results =
+      (await this.client
+        .pipeline()
+        .hmget(this.succeededKey, ...tasks)
+        .hmget(this.sinceKey, ...tasks)
+        .exec()) ?? [];
+    const failed = results.find(([error]) => error);
+    if (failed) throw failed[0]!;
+    const [succeeded, since] = results.map(([, values]) => values as (string | null)[]);
+    tasks.forEach((task, i) => {
+      if (succeeded?.[i]) facts.succeeded.set(task, Number(succeeded[i]));
+      if (since?.[i]) facts.since.set(task, Number(since[i]));
+    });
+    return facts;
   }
 
   async readRuns(task: string, limit: number): Promise<string[]> {
@@ -148,6 +196,16 @@ export class RedisTransport implements InteractorsTransport {
 
   private get pausedKey(): string {
     return `${this.prefix}:paused`;
+  }
+
+  /** Per task: the instant of its last successful run. */
+  private get succeededKey(): string {
+    return `${this.prefix}:last-success`;
+  }
+
+  /** Per task: when it was first registered, or last resumed. */
+  private get sinceKey(): string {
+    return `${this.prefix}:watched-since`;
   }
 
   private get ticksKey(): string {

@@ -31,6 +31,26 @@ export interface ClaimResult {
 }
 
 /**
+ * Per-task instants (epoch ms, module clock) written with the run history's pipeline,
+ * for the staleness check. @internal
+ */
+export interface TaskFacts {
+  /** A run succeeded: kept at the latest instant written, whatever order processes write in. */
+  readonly succeeded?: ReadonlyMap<string, number>;
+  /** A process registered the task: only the first instant ever written is kept. */
+  readonly seen?: ReadonlyMap<string, number>;
+  /** The task was resumed: replaces the first-seen instant, so staleness counts from here. */
+  readonly resumed?: ReadonlyMap<string, number>;
+}
+
+/** What the staleness check reads back: per task, its last success and since when it is watched. @internal */
+export interface StoredTaskFacts {
+  readonly succeeded: Map<string, number>;
+  /** First seen, or resumed since. */
+  readonly since: Map<string, number>;
+}
+
+/**
  * The port behind the module's own keys, with a Redis and an in-memory adapter.
  * @internal
  */
@@ -46,8 +66,17 @@ export interface InteractorsTransport {
   lastClaimed(tasks: readonly string[]): Promise<Map<string, number>>;
   /** The last claim of each task that has one, with its schedule, in one round trip. */
   claimRecords(tasks: readonly string[]): Promise<Map<string, ClaimRecord>>;
-  /** Appends serialised run records to each task's history, keeping the newest `limit`; one round trip. */
-  appendRuns(records: readonly { task: string; record: string }[], limit: number): Promise<void>;
+  /**
+   * Appends serialised run records to each task's history, keeping the newest `limit`,
+   * and writes the task facts given; one round trip.
+   */
+  appendRuns(
+    records: readonly { task: string; record: string }[],
+    limit: number,
+    facts?: TaskFacts,
+  ): Promise<void>;
+  /** The tasks' stored facts, in one round trip. */
+  taskFacts(tasks: readonly string[]): Promise<StoredTaskFacts>;
   /** A task's newest run records, serialised, newest first. */
   readRuns(task: string, limit: number): Promise<string[]>;
   /** The names of the paused tasks. */

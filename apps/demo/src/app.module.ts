@@ -1,7 +1,7 @@
 import { Controller, Get, Module, Param, Post } from '@nestjs/common';
 import { GatesModule, GatesStore, OpenTheGates } from '#gates';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
-import { Interactors, InteractorsModule } from 'nestjs-interactors';
+import { Interactors, InteractorsHealthModule, InteractorsModule } from 'nestjs-interactors';
 
 @Controller()
 class GatesController {
@@ -47,6 +47,8 @@ const redisUrl = process.env.REDIS_URL || undefined;
     GatesModule.register({ redisUrl, prefix: 'demo' }),
     // Serves prom-client's global registry, where the module's metrics live by default.
     PrometheusModule.register(),
+    // GET /health (readiness), /health/live (liveness), /health/tasks (stale tasks, for alerting).
+    InteractorsHealthModule.forRoot({ routes: true, staleness: true }),
   ],
   controllers: [GatesController],
 })
