@@ -18,33 +18,48 @@ describe('lock smoke', () => {
     await redis.quit();
   });
 
-  it.each([true, false])('one success and one locked when two run at once (redis: %s)', async (useRedis) => {
-    const tokens: Array<number | undefined> = [];
-    @Task({ lock: true })
-    class Slow extends Interactor {
-      async call() {
-        tokens.push(TaskRun.current()!.fencingToken);
-        await new Promise((r) => setTimeout(r, 300));
-        return 'done';
+  it.each([true, false])(
+    'one success and one locked when two run at once (redis: %s)',
+    async (useRedis) => {
+      const tokens: Array<number | undefined> = [];
+      @Task({ lock: true })
+      class Slow extends Interactor {
+        async call() {
+          tokens.push(TaskRun.current()!.fencingToken);
+          await new Promise((r) => setTimeout(r, 300));
+          return 'done';
+        }
       }
-    }
-    @Module({ providers: [Slow] })
-    class M {}
-    const make = () =>
-      Test.createTestingModule({
-        imports: [InteractorsModule.forRoot({ redis: useRedis ? REDIS_URL : undefined, prefix, metrics: { registry: new Registry() } }), M],
-      }).compile().then((m) => m.init());
-    const [a, b] = await Promise.all([make(), make()]);
-    try {
-      const results = await Promise.all([a.get(Interactors).run(Slow), (useRedis ? b : a).get(Interactors).run(Slow)]);
-      expect(results.map((r) => r.outcome).sort()).toEqual(['locked', 'success']);
-      const again = await a.get(Interactors).run(Slow);
-      expect(again.outcome).toBe('success');
-      expect(tokens.length).toBe(2);
-      expect(tokens[1]!).toBeGreaterThan(tokens[0]!);
-    } finally {
-      await a.close();
-      await b.close();
-    }
-  });
+      @Module({ providers: [Slow] })
+      class M {}
+      const make = () =>
+        Test.createTestingModule({
+          imports: [
+            InteractorsModule.forRoot({
+              redis: useRedis ? REDIS_URL : undefined,
+              prefix,
+              metrics: { registry: new Registry() },
+            }),
+            M,
+          ],
+        })
+          .compile()
+          .then((m) => m.init());
+      const [a, b] = await Promise.all([make(), make()]);
+      try {
+        const results = await Promise.all([
+          a.get(Interactors).run(Slow),
+          (useRedis ? b : a).get(Interactors).run(Slow),
+        ]);
+        expect(results.map((r) => r.outcome).sort()).toEqual(['locked', 'success']);
+        const again = await a.get(Interactors).run(Slow);
+        expect(again.outcome).toBe('success');
+        expect(tokens.length).toBe(2);
+        expect(tokens[1]!).toBeGreaterThan(tokens[0]!);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    },
+  );
 });
