@@ -150,9 +150,11 @@ export class Interactors implements JobEnqueuer {
   /** Resumes a paused task in every process. */
   async resume(task: string | TaskClass): Promise<void> {
     const name = this.registry.resolve(task).name;
+    const wasPaused = this.paused.isPaused(name);
     await this.paused.set(name, false);
-    // A task paused for a day is not stale the moment it resumes: count from now.
-    this.runHistory.markResumed(name);
+    // A task paused for a day is not stale the moment it resumes: count from now. Resuming
+    // a task that was not paused must not silence its staleness.
+    if (wasPaused) this.runHistory.markResumed(name);
   }
 
   /** Whether a task is paused (this process's copy, refreshed on every change). */

@@ -70,8 +70,14 @@ export class TaskRunner {
     // Reported inside the run's context, so the outcome line carries its run id too.
     const result = runInContext(run, () =>
       this.chainOf(task)(run).then((outcome) => {
-        this.report(outcome);
-        this.history.record(task, outcome, run.args);
+        // An explicit job deferred while its task is paused is not a run: recording each
+        // deferral would push every real run out of the history.
+        const deferred =
+          outcome.reason === 'paused' && request.trigger === 'queue' && request.dueAt === undefined;
+        if (!deferred) {
+          this.report(outcome);
+          this.history.record(task, outcome, run.args);
+        }
         this.hooks.emit(outcome);
         return outcome;
       }),

@@ -81,7 +81,8 @@ export class InteractorsProbe implements OnApplicationBootstrap, OnModuleDestroy
     this.history.markSeen(
       this.registry
         .all()
-        .filter((task) => task.schedule)
+        // Only tasks watched here: one disabled now must not start its clock today.
+        .filter((task) => task.schedule && task.scheduled && this.environment.allows(task))
         .map((task) => task.name),
     );
   }

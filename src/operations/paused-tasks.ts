@@ -15,6 +15,7 @@ const REFRESH_EVERY = 30_000;
 export class PausedTasks implements OnModuleInit {
   private readonly logger = new TaskLogger(LOGGER_CONTEXT);
   private paused = new Set<string>();
+  private readonly resumed = new Map<string, number>();
   private stopWatching: () => Promise<void> = async () => undefined;
   private timer: NodeJS.Timeout | undefined;
   private reading: Promise<void> | undefined;
@@ -42,6 +43,17 @@ export class PausedTasks implements OnModuleInit {
     return this.paused.has(task);
   }
 
+  /** When this process saw the task resumed (epoch ms), if it did. */
+  resumedAt(task: string): number | undefined {
+    return this.resumed.get(task);
+  }
+
+  /** Replaces the copy, noting which tasks it no longer holds: they were just resumed. */
+  private replace(paused: Set<string>): void {
+    for (const task of this.paused) if (!paused.has(task)) this.resumed.set(task, Date.now());
+    this.paused = paused;
+  }
+
   /** The paused tasks' names, as last read. */
   all(): string[] {
     return [...this.paused];
@@ -57,8 +69,10 @@ export class PausedTasks implements OnModuleInit {
       this.writes++;
     }
     // This process need not wait for its own notice.
-    if (paused) this.paused.add(task);
-    else this.paused.delete(task);
+    const next = new Set(this.paused);
+    if (paused) next.add(task);
+    else next.delete(task);
+    this.replace(next);
   }
 
   async close(): Promise<void> {
@@ -81,7 +95,7 @@ export class PausedTasks implements OnModuleInit {
       .pausedTasks()
       .then(
         (paused) => {
-          if (this.writes === writes) this.paused = paused;
+          if (this.writes === writes) this.replace(paused);
           else this.stale = true; // it may predate a write of this process
         },
         (error: Error) => {

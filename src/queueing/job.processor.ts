@@ -6,6 +6,7 @@ import type { InteractorsConfig } from '../interactors.config.js';
 import { INTERACTORS_CONFIG, LOGGER_CONTEXT } from '../interactors.constants.js';
 import { InteractorsMetrics } from '../metrics/interactors.metrics.js';
 import { decodeEnvelope } from './job-envelope.js';
+import { PausedTasks } from '../operations/paused-tasks.js';
 import type { IncomingJob, JobVerdict } from './job-queue.interface.js';
 
 /**
@@ -20,6 +21,7 @@ export class JobProcessor {
     private readonly registry: TaskRegistry,
     private readonly runner: TaskRunner,
     private readonly metrics: InteractorsMetrics,
+    private readonly paused: PausedTasks,
     @Inject(INTERACTORS_CONFIG) private readonly config: InteractorsConfig,
   ) {}
 
@@ -88,7 +90,9 @@ export class JobProcessor {
   ): JobVerdict {
     if (fromTick && outcome === 'locked') return { kind: 'done' };
     const { retryDelay, window } = this.config.lockedJob;
-    if (Date.now() - job.readyAt < window) return { kind: 'later', delay: retryDelay };
+    // Time spent paused does not count against the window: it starts at the resume.
+    const since = Math.max(job.readyAt, this.paused.resumedAt(job.name) ?? 0);
+    if (Date.now() - since < window) return { kind: 'later', delay: retryDelay };
     const why =
       outcome === 'locked' ? 'stayed locked' : 'could not take its lock (backend unreachable)';
     const reason = `Task "${job.name}" ${why} for ${window} ms (job ${job.id} on queue "${queue}"); giving up`;
