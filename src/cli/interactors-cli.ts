@@ -89,7 +89,10 @@ export async function runInteractorsCli(
     });
     return await new Commands(app, output).run(parsed.command, parsed.positionals, parsed.values);
   } catch (error) {
-    output.err(error instanceof Error ? error.message : String(error));
+    // A failed boot was logged by Nest already (through the logger above): say it once.
+    if (app || error instanceof CliError) {
+      output.err(error instanceof Error ? error.message : String(error));
+    }
     return error instanceof CliError ? error.code : CliExit.failed;
   } finally {
     await app?.close();
@@ -115,6 +118,18 @@ function parse(argv: readonly string[]) {
 
 type Values = ReturnType<typeof parse>['values'];
 
+/** How many words follow each command at most. */
+const ARITY: Record<string, number> = {
+  list: 0,
+  run: 1,
+  enqueue: 1,
+  history: 1,
+  pause: 1,
+  resume: 1,
+  failed: 1,
+  retry: 1,
+};
+
 class Commands {
   private readonly interactors: Interactors;
   private readonly registry: TaskRegistry;
@@ -130,6 +145,14 @@ class Commands {
   }
 
   async run(command: string, positionals: string[], values: Values): Promise<number> {
+    // A stray word (`run OpenTheGates north`, meaning --args) must not be dropped silently.
+    const takes = ARITY[command];
+    if (takes !== undefined && positionals.length > takes) {
+      throw new CliError(
+        `"${command}" takes ${takes === 0 ? 'no words' : 'one word'} but got: ${positionals.join(' ')}` +
+          (command === 'run' || command === 'enqueue' ? ` (arguments go in --args '["…"]')` : ''),
+      );
+    }
     switch (command) {
       case 'list':
         return this.list(values);

@@ -232,7 +232,9 @@ function checkOverride(
   }
   const problems: string[] = [];
   // An unset or empty variable (`config.get('GATES_CRON')`) keeps the decorator's value.
-  const defined = Object.entries(given).filter(([, value]) => value !== undefined && value !== '');
+  const defined = Object.entries(given).filter(
+    ([, value]) => value !== undefined && !(typeof value === 'string' && value.trim() === ''),
+  );
   for (const [key] of defined) {
     if (!SCHEDULE_KEYS.includes(key)) {
       problems.push(problem(`"${key}" is not known; use ${SCHEDULE_KEYS.join(', ')}`));

@@ -326,7 +326,7 @@ export class TaskDispatcher {
     const atLeast = between.complete ? '' : 'at least ';
     this.logger.warn(
       `Task "${task.name}": ${atLeast}${count} tick(s) after ${previous === undefined ? 'start' : iso(previous)} missed ` +
-        `(a stall, a clock step or an outage); ${ran ? `ran the latest, due ${iso(dueAt)}` : `the latest, due ${iso(dueAt)}, was outside catchUp and did not run`}`,
+        `(a stall, a clock step or an outage, or no scheduler running); ${ran ? `ran the latest, due ${iso(dueAt)}` : `the latest, due ${iso(dueAt)}, was outside catchUp and did not run`}`,
     );
   }
 

@@ -90,7 +90,7 @@ export function validateTaskOptions(
     problem('"offset" goes with "every"; remove it or add an interval');
   }
   if (options.cron !== undefined && options.every === undefined) {
-    if (options.cron === '') {
+    if (typeof options.cron === 'string' && options.cron.trim() === '') {
       problem('cron is empty; give an expression such as "*/15 * * * *", or remove it');
     } else if (typeof options.cron !== 'string') {
       problem(`cron must be a string such as "*/15 * * * *", got ${typeof options.cron}`);
@@ -102,7 +102,10 @@ export function validateTaskOptions(
         schedule = undefined;
         const reason = (error as Error).message.split('\n')[0]!;
         problem(
-          `cron "${options.cron}" is invalid (${reason}); fix the expression (5 fields, or 6 with seconds first)`,
+          `cron "${options.cron}" is invalid (${reason})` +
+            (reason.includes('5 fields')
+              ? ''
+              : '; fix the expression (5 fields, or 6 with seconds first)'),
         );
       }
     }

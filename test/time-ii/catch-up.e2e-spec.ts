@@ -141,7 +141,7 @@ describe('catch-up at start, one scheduler', () => {
       'skipped/missed': 4,
     });
     expect(missedLines(after.logger)[0]).toContain(
-      `4 tick(s) after ${iso(M(2))} missed (a stall, a clock step or an outage); ran the latest, due ${iso(M(7))}`,
+      `4 tick(s) after ${iso(M(2))} missed (a stall, a clock step or an outage, or no scheduler running); ran the latest, due ${iso(M(7))}`,
     );
 
     // Back to normal: the next tick runs on time, nothing more is counted.
@@ -167,7 +167,7 @@ describe('catch-up at start, one scheduler', () => {
     expect(after.results.all).toEqual([]);
     expect(await runSeries(after.registry, 'MinutelyOnTime')).toEqual({ 'skipped/missed': 5 });
     expect(missedLines(after.logger)[0]).toContain(
-      `5 tick(s) after ${iso(M(2))} missed (a stall, a clock step or an outage); the latest, due ${iso(M(7))}, was outside catchUp and did not run`,
+      `5 tick(s) after ${iso(M(2))} missed (a stall, a clock step or an outage, or no scheduler running); the latest, due ${iso(M(7))}, was outside catchUp and did not run`,
     );
 
     // Ticks on time run again.
