@@ -37,6 +37,13 @@ interface Slot {
   nextDueAt: number;
   /** When to look at the slot again: its next tick, or a claim's retry. */
   wakeAt: number;
+  /**
+   * The tick after `nextDueAt`, computed ahead (off the firing path), so that a wake on
+   * time claims and fires without computing any instant; undefined until computed.
+   */
+  following?: number;
+  /** The tick this slot claimed last (won or lost): `nextDueAt` is the one after it. */
+  claimed?: number;
   /** A claim sent whose answer was lost: it may have landed with nothing run. */
   unconfirmed?: number;
 }
@@ -51,6 +58,8 @@ export interface DueTick {
 interface Reached extends DueTick {
   readonly slot: Slot;
   readonly first: number;
+  /** The slot's `claimed` at the wake: the tick before `first`, when defined. */
+  readonly claimedBefore: number | undefined;
 }
 
 /**
@@ -103,6 +112,7 @@ export class TaskDispatcher {
       const nextDueAt = missed <= now ? missed : this.following(task, now);
       return { task, schedule, nextDueAt, wakeAt: nextDueAt };
     });
+    for (const slot of this.slots) this.prepare(slot);
     this.running = true;
     this.arm();
   }
@@ -143,8 +153,18 @@ export class TaskDispatcher {
     const reached: Reached[] = [];
     for (const slot of due) {
       try {
-        const dueAt = latestTick(slot.schedule, slot.nextDueAt, now);
-        reached.push({ slot, task: slot.task, first: slot.nextDueAt, dueAt });
+        // On time (the tick after the next one is still ahead): nothing to compute.
+        const dueAt =
+          slot.following !== undefined && slot.following > now
+            ? slot.nextDueAt
+            : latestTick(slot.schedule, slot.nextDueAt, now);
+        reached.push({
+          slot,
+          task: slot.task,
+          first: slot.nextDueAt,
+          claimedBefore: slot.claimed,
+          dueAt,
+        });
       } catch (error) {
         this.unschedule(slot, error);
       }
@@ -191,9 +211,15 @@ export class TaskDispatcher {
     }
     if (this.claimsFailing) this.logger.log('Claiming ticks works again');
     this.claimsFailing = false;
-    // Next instants first, so the slots are armed again whatever firing does.
-    for (const { slot, dueAt } of reached) {
-      slot.nextDueAt = slot.wakeAt = this.following(slot.task, dueAt);
+    // Next instants first, so the slots are armed again whatever firing does: computed
+    // ahead when the tick was the slot's next one.
+    for (const { slot, dueAt, first } of reached) {
+      slot.nextDueAt = slot.wakeAt =
+        dueAt === first && slot.following !== undefined
+          ? slot.following
+          : this.following(slot.task, dueAt);
+      slot.following = undefined;
+      slot.claimed = dueAt;
       slot.unconfirmed = undefined;
     }
     const outcomes = reached.map((tick, i) => ({
@@ -202,6 +228,8 @@ export class TaskDispatcher {
       runs: claims[i]!.won && this.catchesUp(tick, now),
     }));
     await Promise.all(outcomes.map(({ tick, runs }) => runs && this.firer.fire(tick)));
+    // The ticks are handed on: now the instants after the next ones, for the next wake.
+    for (const { slot } of reached) if (slot.following === undefined) this.prepare(slot);
     // Counting is off the firing path: it may walk many ticks of a long gap.
     for (const { tick, won, previous, runs } of outcomes) {
       try {
@@ -224,14 +252,17 @@ export class TaskDispatcher {
 
   /** Counts, as skipped/missed, the ticks nobody claimed before a won one (and it, if not run). */
   private countMissed(
-    { task, slot, first, dueAt }: Reached,
+    { task, slot, first, dueAt, claimedBefore }: Reached,
     previous: number | undefined,
     ran: boolean,
   ): void {
     // Judged from the last claimed tick, so ticks peers ran are never counted; with no
     // record (a new task, a wiped Redis), from the first tick this process waited for.
     const after = previous ?? first - 1;
-    const between = ticksBetween(slot.schedule, after, dueAt, MAX_COUNTED);
+    // The usual case needs no instant computed: the tick claimed is the slot's next one,
+    // and the one claimed before it was the slot's previous one (or there was none).
+    const consecutive = dueAt === first && (previous === undefined || previous === claimedBefore);
+    const between = consecutive ? 0 : ticksBetween(slot.schedule, after, dueAt, MAX_COUNTED);
     const count = between + (ran ? 0 : 1);
     if (count === 0) return;
     if (this.metrics.covers(task))
@@ -252,6 +283,16 @@ export class TaskDispatcher {
       this.logger.error(`Task "${task.name}" is unscheduled: ${(error as Error).message}`);
       return Infinity;
     }
+  }
+
+  /**
+   * Computes the tick after the slot's next one. A schedule that fails there unschedules
+   * the task now (its next tick included), as a wake would when it reached that tick.
+   */
+  private prepare(slot: Slot): void {
+    if (!Number.isFinite(slot.nextDueAt)) return;
+    slot.following = this.following(slot.task, slot.nextDueAt);
+    if (!Number.isFinite(slot.following)) slot.nextDueAt = slot.wakeAt = Infinity;
   }
 
   private unschedule(slot: Slot, error: unknown): void {
