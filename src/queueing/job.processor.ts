@@ -16,6 +16,8 @@ import type { IncomingJob, JobVerdict } from './job-queue.interface.js';
 @Injectable()
 export class JobProcessor {
   private readonly logger = new TaskLogger(LOGGER_CONTEXT);
+  /** Each queue's wait series, looked up once rather than at every job. */
+  private readonly waits = new Map<string, { observe(seconds: number): void }>();
 
   constructor(
     private readonly registry: TaskRegistry,
@@ -44,7 +46,9 @@ export class JobProcessor {
     }
     const { envelope, args } = decoded;
     if (this.metrics.enabled) {
-      this.metrics.queueWait.labels(queue).observe(Math.max(0, Date.now() - job.readyAt) / 1000);
+      let wait = this.waits.get(queue);
+      if (!wait) this.waits.set(queue, (wait = this.metrics.queueWait.labels(queue)));
+      wait.observe(Math.max(0, Date.now() - job.readyAt) / 1000);
     }
     const result = await this.runner.run(task, {
       trigger: 'queue',

@@ -49,6 +49,13 @@ interface Slot {
   wakeAt: number;
   /** Failed claims in a row. */
   retries: number;
+  /**
+   * The tick after `nextDueAt`, computed ahead (off the firing path), so that a wake on
+   * time claims and fires without computing any instant; undefined until computed.
+   */
+  following?: number;
+  /** The tick this slot claimed last (won or lost): `nextDueAt` is the one after it. */
+  claimed?: number;
 }
 
 /**
@@ -74,6 +81,8 @@ export interface DueTick {
 interface Reached extends DueTick {
   readonly slot: Slot;
   readonly first: number;
+  /** The slot's `claimed` at the wake: the tick before `first`, when defined. */
+  readonly claimedBefore: number | undefined;
 }
 
 /**
@@ -139,6 +148,7 @@ export class TaskDispatcher {
       const nextDueAt = missed <= now ? missed : this.following(task, now);
       return { task, schedule, nextDueAt, wakeAt: nextDueAt, retries: 0 };
     });
+    for (const slot of this.slots) this.prepare(slot);
     this.running = true;
     this.arm();
   }
@@ -190,8 +200,13 @@ export class TaskDispatcher {
     const reached: Reached[] = [];
     for (const slot of due) {
       try {
-        const dueAt = latestTick(slot.schedule, slot.nextDueAt, now);
-        reached.push({ slot, task: slot.task, first: slot.nextDueAt, dueAt });
+        // On time (the tick after the next one is still ahead): nothing to compute.
+        const dueAt =
+          slot.following !== undefined && slot.following > now
+            ? slot.nextDueAt
+            : latestTick(slot.schedule, slot.nextDueAt, now);
+        const claimedBefore = slot.claimed;
+        reached.push({ slot, task: slot.task, first: slot.nextDueAt, claimedBefore, dueAt });
       } catch (error) {
         this.unschedule(slot, error);
       }
@@ -238,10 +253,16 @@ export class TaskDispatcher {
       runs: claims[i]!.won && this.catchesUp(tick, now),
     }));
     await Promise.all(outcomes.map(({ tick, runs }) => runs && this.firer.fire(tick)));
-    // Next instants only now, off the firing path.
-    for (const { slot, dueAt } of reached) {
-      slot.nextDueAt = slot.wakeAt = this.following(slot.task, dueAt);
+    // Next instants only now, off the firing path: known ahead when the tick was the
+    // slot's next one; then the one after, for the next wake.
+    for (const { slot, dueAt, first } of reached) {
+      slot.nextDueAt = slot.wakeAt =
+        dueAt === first && slot.following !== undefined
+          ? slot.following
+          : this.following(slot.task, dueAt);
+      slot.claimed = dueAt;
       slot.retries = 0;
+      this.prepare(slot);
     }
     // Counting too: it may walk many ticks of a long gap.
     for (const { tick, won, previous, runs } of outcomes) {
@@ -310,14 +331,19 @@ export class TaskDispatcher {
 
   /** Counts, as skipped/missed, the ticks nobody claimed before a won one (and it, if not run). */
   private countMissed(
-    { task, slot, first, dueAt }: Reached,
+    { task, slot, first, dueAt, claimedBefore }: Reached,
     previous: number | undefined,
     ran: boolean,
   ): void {
     // Judged from the last claimed tick, so ticks peers ran are never counted; with no
     // record (a new task, a wiped Redis), from the first tick this process waited for.
     const after = previous ?? first - 1;
-    const between = ticksBetween(slot.schedule, after, dueAt, MAX_COUNTED, COUNT_BUDGET);
+    // The usual case needs no instant computed: the tick claimed is the slot's next one,
+    // and the one claimed before it was the slot's previous one (or there was none).
+    const consecutive = dueAt === first && (previous === undefined || previous === claimedBefore);
+    const between = consecutive
+      ? { count: 0, complete: true }
+      : ticksBetween(slot.schedule, after, dueAt, MAX_COUNTED, COUNT_BUDGET);
     const count = between.count + (ran ? 0 : 1);
     if (count === 0) return;
     if (this.metrics.covers(task))
@@ -338,6 +364,17 @@ export class TaskDispatcher {
       this.logger.error(`Task "${task.name}" is unscheduled: ${(error as Error).message}`);
       return Infinity;
     }
+  }
+
+  /**
+   * Computes the tick after the slot's next one. A schedule that fails there unschedules
+   * the task now (its next tick included), as a wake would when it reached that tick.
+   */
+  private prepare(slot: Slot): void {
+    slot.following = undefined;
+    if (!Number.isFinite(slot.nextDueAt)) return;
+    slot.following = this.following(slot.task, slot.nextDueAt);
+    if (!Number.isFinite(slot.following)) slot.nextDueAt = slot.wakeAt = Infinity;
   }
 
   private unschedule(slot: Slot, error: unknown): void {

@@ -7,11 +7,14 @@ import { TaskEnqueuer } from '../queueing/task.enqueuer.js';
 import { PausedTasks } from '../operations/paused-tasks.js';
 import type { Clock } from './clock.js';
 import type { DueTick } from './task.dispatcher.js';
+import type { TaskDefinition } from '../discovery/task-definition.js';
 
 /** Starts a claimed tick: enqueues it or runs it inline, per the task's `run` option. @internal */
 @Injectable()
 export class TickFirer {
   private readonly logger = new TaskLogger(LOGGER_CONTEXT);
+  /** Each task's tick-lag series, looked up once rather than at every tick. */
+  private readonly lags = new Map<TaskDefinition, { observe(seconds: number): void }>();
 
   constructor(
     private readonly runner: TaskRunner,
@@ -24,7 +27,9 @@ export class TickFirer {
   /** Resolves once the tick is handed on: enqueued, or started (the runner tracks it from there). */
   async fire({ task, dueAt }: DueTick): Promise<void> {
     if (this.metrics.covers(task)) {
-      this.metrics.tickLag.labels(task.name).observe(Math.max(0, this.clock.now() - dueAt) / 1000);
+      let lag = this.lags.get(task);
+      if (!lag) this.lags.set(task, (lag = this.metrics.tickLag.labels(task.name)));
+      lag.observe(Math.max(0, this.clock.now() - dueAt) / 1000);
     }
     // A paused task's tick is recorded as skipped (`paused`) here, never enqueued.
     if (task.run === 'inline' || this.paused.isPaused(task.name)) {
