@@ -33,7 +33,8 @@ function runQuickBench(out: string): Promise<{ code: number | null; output: stri
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS - 5_000);
+    // SIGTERM: the bench then deletes its keys and its children and server stop with it.
+    const timer = setTimeout(() => child.kill('SIGTERM'), TIMEOUT_MS - 10_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, output });

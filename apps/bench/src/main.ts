@@ -42,6 +42,16 @@ async function main(): Promise<void> {
     log(`${name} done in ${((Date.now() - at) / 1000).toFixed(1)} s`);
   };
   const progress = (name: string) => (text: string) => log(`  ${name}: ${text}`);
+  // Interrupted: delete the keys written so far, then exit (children and the private
+  // redis-server go with the process).
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: deleting the keys under ${prefix}: and stopping`);
+      const exit = () => process.exit(130);
+      setTimeout(exit, 5_000).unref();
+      deleteKeys(options.redisUrl, prefix).then(exit, exit);
+    });
+  }
 
   try {
     await step('inline', () => inlineScenario(options, prefix));

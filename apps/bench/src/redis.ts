@@ -84,7 +84,11 @@ export async function startPrivateRedis(): Promise<PrivateRedis | undefined> {
     child.once('exit', () => resolve('failed'));
   });
   const url = `redis://127.0.0.1:${port}`;
+  // However the bench ends (an error, Ctrl-C), its server does not outlive it.
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
   const stop = async () => {
+    process.off('exit', killOnExit);
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');

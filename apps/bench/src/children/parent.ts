@@ -1,6 +1,9 @@
 /** Child processes of the bench: the child's side of the IPC channel. */
 import type { Message } from '../bench-child.js';
 
+// A child whose bench is gone (it crashed, or was interrupted) stops too.
+process.once('disconnect', () => process.exit(1));
+
 /** In a child: its config, and messages to and from the bench. */
 export const parent = {
   config<T>(): T {
