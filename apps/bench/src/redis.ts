@@ -1,6 +1,7 @@
 /** Redis chores of the bench: its own keys, a private server, command counts. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -85,7 +86,10 @@ export async function startPrivateRedis(): Promise<PrivateRedis | undefined> {
   });
   const url = `redis://127.0.0.1:${port}`;
   // However the bench ends (an error, Ctrl-C), its server does not outlive it.
-  const killOnExit = () => child.kill('SIGTERM');
+  const killOnExit = () => {
+    child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  };
   process.once('exit', killOnExit);
   const stop = async () => {
     process.off('exit', killOnExit);
