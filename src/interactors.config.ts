@@ -5,6 +5,7 @@ import type {
   InteractorRole,
   InteractorsModuleOptions,
   QueueDeclarations,
+  QueueSettings,
   RedisConnection,
 } from './interfaces/module-options.interface.js';
 import { systemClock, type Clock } from './scheduling/clock.js';
@@ -29,8 +30,8 @@ export interface InteractorsConfig {
   readonly catchUnhandledRejections: boolean;
   readonly scheduler: boolean;
   readonly worker: boolean;
-  /** Every declared queue with its concurrency, `default` included. */
-  readonly queues: ReadonlyMap<string, { concurrency: number }>;
+  /** Every declared queue with its worker settings, `default` included. */
+  readonly queues: ReadonlyMap<string, WorkerSettings>;
   /** The declared queues this process works. */
   readonly consume: readonly string[];
   readonly timeZone: string;
@@ -56,6 +57,15 @@ export interface InteractorsConfig {
 const ROLES: readonly InteractorRole[] = ['scheduler', 'worker'];
 const PREFIX_PATTERN = /^[A-Za-z0-9_.{}-][A-Za-z0-9_.:{}-]*$/;
 const QUEUE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const QUEUE_SETTINGS = new Set([
+  'concurrency',
+  'lockDuration',
+  'stalledInterval',
+  'maxStalledCount',
+]);
+
+/** A declared queue's settings, its concurrency resolved. @internal */
+export type WorkerSettings = QueueSettings & { readonly concurrency: number };
 const KNOWN_OPTIONS = new Set<string>([
   'redis',
   'prefix',
@@ -81,15 +91,13 @@ const KNOWN_OPTIONS = new Set<string>([
 ]);
 
 /** Declared queue names with their settings, `default` always first. @internal */
-export function declaredQueues(
-  queues: QueueDeclarations | undefined,
-): Map<string, { concurrency: number }> {
-  const declared = new Map<string, { concurrency: number }>([[DEFAULT_QUEUE, { concurrency: 1 }]]);
+export function declaredQueues(queues: QueueDeclarations | undefined): Map<string, WorkerSettings> {
+  const declared = new Map<string, WorkerSettings>([[DEFAULT_QUEUE, { concurrency: 1 }]]);
   const entries = Array.isArray(queues)
     ? (queues as readonly string[]).map((name) => [name, {}] as const)
     : Object.entries(queues ?? {});
   for (const [name, settings] of entries) {
-    declared.set(name, { concurrency: settings?.concurrency ?? 1 });
+    declared.set(name, { ...settings, concurrency: settings?.concurrency ?? 1 });
   }
   return declared;
 }
@@ -118,7 +126,8 @@ export function resolveConfig(
   }
 
   const declared = declaredQueues(queues);
-  for (const [name, { concurrency }] of declared) {
+  for (const [name, settings] of declared) {
+    const { concurrency } = settings;
     if (!QUEUE_PATTERN.test(name)) {
       problems.push(
         `queue "${name}" is not a valid queue name; use letters, digits, "_", "." or "-" (no ":")`,
@@ -128,6 +137,22 @@ export function resolveConfig(
       problems.push(
         `queue "${name}": concurrency ${String(concurrency)} must be a whole number ≥ 1`,
       );
+    }
+    for (const key of ['lockDuration', 'stalledInterval', 'maxStalledCount'] as const) {
+      const value = settings[key];
+      const least = key === 'maxStalledCount' ? 0 : 1;
+      if (value !== undefined && (!Number.isInteger(value) || value < least)) {
+        problems.push(
+          `queue "${name}": ${key} ${String(value)} must be a whole number ≥ ${least}${key === 'maxStalledCount' ? '' : ' (milliseconds)'}`,
+        );
+      }
+    }
+    for (const key of Object.keys(settings)) {
+      if (!QUEUE_SETTINGS.has(key)) {
+        problems.push(
+          `queue "${name}": setting "${key}" is not known; use ${[...QUEUE_SETTINGS].join(', ')}`,
+        );
+      }
     }
   }
 

@@ -12,6 +12,19 @@ export type RedisConnection = string | RedisOptions | Redis;
 export interface QueueSettings {
   /** Jobs a worker of this queue runs at once in one process. @default 1 */
   concurrency?: number;
+  /**
+   * How long, in ms, a job stays locked to its worker between renewals (BullMQ's
+   * `lockDuration`). A job whose worker died is re-delivered at most about
+   * `lockDuration + stalledInterval` later. @default 30000
+   */
+  lockDuration?: number;
+  /** How often, in ms, workers look for stalled jobs (BullMQ's `stalledInterval`). @default 30000 */
+  stalledInterval?: number;
+  /**
+   * How many times a job may stall (its worker dies or blocks past `lockDuration`) and be
+   * re-delivered before it fails (BullMQ's `maxStalledCount`). @default 1
+   */
+  maxStalledCount?: number;
 }
 
 /**

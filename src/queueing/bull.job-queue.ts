@@ -1,7 +1,7 @@
 import { TaskLogger } from '../execution/task-logger.js';
 import { DelayedError, UnrecoverableError, type JobType, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { InteractorsConfig } from '../interactors.config.js';
+import type { InteractorsConfig, WorkerSettings } from '../interactors.config.js';
 import { OutageLog } from '../utils/outage-log.js';
 import { within } from '../utils/within.js';
 import { LOGGER_CONTEXT } from '../interactors.constants.js';
@@ -115,8 +115,8 @@ export class BullJobQueue implements JobQueue {
     return job.id!;
   }
 
-  start(queues: ReadonlyMap<string, { concurrency: number }>, handler: JobHandler): void {
-    for (const [name, { concurrency }] of queues) {
+  start(queues: ReadonlyMap<string, WorkerSettings>, handler: JobHandler): void {
+    for (const [name, { concurrency, lockDuration, stalledInterval, maxStalledCount }] of queues) {
       const worker = new WatchedWorker(
         name,
         async (job, token) => {
@@ -141,7 +141,15 @@ export class BullJobQueue implements JobQueue {
               throw new DelayedError();
           }
         },
-        { connection: this.connection.client, prefix: this.config.prefix, concurrency },
+        {
+          connection: this.connection.client,
+          prefix: this.config.prefix,
+          concurrency,
+          // BullMQ spreads these over its defaults: an undefined key would erase one.
+          ...(lockDuration !== undefined && { lockDuration }),
+          ...(stalledInterval !== undefined && { stalledInterval }),
+          ...(maxStalledCount !== undefined && { maxStalledCount }),
+        },
       );
       worker.on('error', (error) => this.outage.failed(error.message));
       worker.on('stalled', (jobId) => {

@@ -1,5 +1,6 @@
 import type { TaskBackoff } from '../task/task-options.interface.js';
 import type { JobEnvelope } from './job-envelope.js';
+import type { WorkerSettings } from '../interactors.config.js';
 
 /** @internal */
 export interface JobAddOptions {
@@ -74,7 +75,7 @@ export interface JobQueue {
   /** Adds a job; resolves to its id. Adding an id that exists is a no-op returning that id. */
   add(queue: string, envelope: JobEnvelope, options: JobAddOptions): Promise<string>;
   /** Starts one worker per queue, each with its concurrency. */
-  start(queues: ReadonlyMap<string, { concurrency: number }>, handler: JobHandler): void;
+  start(queues: ReadonlyMap<string, WorkerSettings>, handler: JobHandler): void;
   /** Stops taking jobs and waits for active ones, at most `graceMs`; idempotent. */
   stopWorkers(graceMs: number): Promise<void>;
   /** Closes queues and connections; idempotent. */

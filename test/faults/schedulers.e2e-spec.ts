@@ -1,0 +1,87 @@
+/**
+ * Faults 1 and 2: three schedulers of one every-second task, each a real process, in queue
+ * and inline mode; then with one clock 2 s ahead and one 800 ms behind and a 50 ms task.
+ * Every tick of the window runs exactly once.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { sleep } from '../src/helpers.js';
+import {
+  analyseTicks,
+  pick,
+  report,
+  Scenario,
+  secondAfter,
+  type FaultApp,
+} from './harness/index.js';
+
+const TICKS = pick(30, 120);
+
+let scenarios: Scenario[] = [];
+afterEach(async () => {
+  await Promise.all(scenarios.map((scenario) => scenario.dispose()));
+  scenarios = [];
+});
+
+async function threeSchedulers(
+  run: 'queue' | 'inline',
+  offsets: [number, number, number],
+  ms: number,
+) {
+  const scenario = await new Scenario(
+    `faults:sched:${run}:${offsets.some(Boolean) ? 'skew' : 'even'}`,
+  ).start();
+  scenarios.push(scenario);
+  const apps: FaultApp[] = offsets.map((clockOffset) =>
+    scenario.app({ tick: { run, ms }, clockOffset }),
+  );
+  await Promise.all(apps.map((app) => app.ready));
+  // The window starts once all three have been up for a while: earlier ticks are start-up.
+  const from = secondAfter(2_000);
+  const to = from + (TICKS - 1) * 1000;
+  await sleep(to - Date.now() + 2_500 + ms);
+  const exits = await scenario.stopAll();
+  const figures = analyseTicks(scenario.records.runs('FaultTick'), { from, to, every: 1000 });
+  return { figures, crashes: scenario.crashes(exits), escapes: scenario.escapes() };
+}
+
+describe('Faults: three schedulers, one every-second task', () => {
+  it.for(['queue', 'inline'] as const)(
+    '%s mode: every tick runs once (duplicates 0, missed 0)',
+    { timeout: TICKS * 1000 + 40_000 },
+    async (run, context) => {
+      const { figures, crashes, escapes } = await threeSchedulers(run, [0, 0, 0], 0);
+      report(context, `1. three schedulers, ${run}`, {
+        ...figures,
+        crashes,
+        unhandled: escapes.length,
+      });
+      expect(figures.ticks).toBeGreaterThanOrEqual(30);
+      expect({ duplicates: figures.duplicates, missed: figures.missed }).toEqual({
+        duplicates: 0,
+        missed: 0,
+      });
+      expect(figures.maxConcurrent).toBe(1);
+      expect({ crashes, escapes }).toEqual({ crashes: 0, escapes: [] });
+    },
+  );
+
+  it.for(['queue', 'inline'] as const)(
+    '%s mode, clocks +2 s and −800 ms, 50 ms runs: every tick runs once',
+    { timeout: TICKS * 1000 + 40_000 },
+    async (run, context) => {
+      const { figures, crashes, escapes } = await threeSchedulers(run, [2_000, 0, -800], 50);
+      report(context, `2. clock skew +2 s/−0.8 s, ${run}`, {
+        ...figures,
+        crashes,
+        unhandled: escapes.length,
+      });
+      expect(figures.ticks).toBeGreaterThanOrEqual(30);
+      expect({ duplicates: figures.duplicates, missed: figures.missed }).toEqual({
+        duplicates: 0,
+        missed: 0,
+      });
+      expect(figures.maxConcurrent).toBe(1);
+      expect({ crashes, escapes }).toEqual({ crashes: 0, escapes: [] });
+    },
+  );
+});
