@@ -65,11 +65,17 @@ export class FaultApp {
   enqueued: string[] = [];
   private text = '';
 
+  /**
+   * Starts `fixture` (a file of test/faults/fixture/, compiled by the global setup) with
+   * `config` as JSON in FAULT_APP. A scenario needing another app writes its own fixture
+   * that reads the same config and records the same lines.
+   */
   constructor(
     readonly config: FaultAppConfig,
     env: Record<string, string> = {},
+    fixture = 'fault-app',
   ) {
-    this.child = spawn(process.execPath, ['dist-test/test/faults/fixture/fault-app.js'], {
+    this.child = spawn(process.execPath, [`dist-test/test/faults/fixture/${fixture}.js`], {
       cwd: root,
       env: {
         ...process.env,

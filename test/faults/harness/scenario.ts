@@ -26,10 +26,15 @@ export class Scenario {
   }
 
   /** Starts a fault-app process on this scenario's Redis, prefix and records. */
-  app(config: Partial<FaultAppConfig> = {}, env: Record<string, string> = {}): FaultApp {
+  app(
+    config: Partial<FaultAppConfig> = {},
+    env: Record<string, string> = {},
+    fixture?: string,
+  ): FaultApp {
     const app = new FaultApp(
       { redis: this.redis.url, prefix: this.prefix, records: this.records.dir, ...config },
       env,
+      fixture,
     );
     this.apps.push(app);
     return app;
