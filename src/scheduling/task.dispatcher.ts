@@ -19,6 +19,7 @@ import type {
 import { InteractorsMetrics } from '../metrics/interactors.metrics.js';
 import { latestTick, nextTick, ticksBetween, type Schedule } from './schedule.js';
 import { TickFirer } from './tick.firer.js';
+import { systemClock } from './clock.js';
 
 const TIMER = 'interactors:dispatcher';
 /**
@@ -39,6 +40,11 @@ const COUNT_BUDGET = 20;
 const ON_TIME = 1_000;
 /** Missed ticks counted per gap at most: counting a long gap must not block the loop. */
 const MAX_COUNTED = 10_000;
+/**
+ * A host clock this far from Redis's is corrected for, and a claim this far ahead of
+ * Redis's clock is refused: NTP keeps clocks within milliseconds, so more is a broken clock.
+ */
+const CLOCK_TOLERANCE = 250;
 
 interface Slot {
   readonly task: TaskDefinition;
@@ -107,6 +113,13 @@ export class TaskDispatcher {
   // from a slot kept due while its claim is retried (Redis down: wakes go on every second).
   private steppedAt: number | undefined;
   private armedFor: number | undefined;
+  /**
+   * How far this host's clock runs ahead of Redis's (negative: behind), when beyond the
+   * tolerance; ticks are timed by the host's clock minus it. Learnt from each claim, so a
+   * clock put right is followed. Only for the system clock: an injected one is the truth.
+   */
+  private offset = 0;
+  private offsetReported = -Infinity;
 
   constructor(
     private readonly registry: TaskRegistry,
@@ -132,7 +145,7 @@ export class TaskDispatcher {
         `Could not read the last claimed ticks; nothing missed while no scheduler ran is caught up: ${(error as Error).message}`,
       );
     }
-    const now = this.config.clock.now();
+    const now = this.now();
     this.slots = scheduled.map((task) => {
       const schedule = task.schedule!;
       const record = last.get(task.name);
@@ -190,8 +203,8 @@ export class TaskDispatcher {
    */
   async wake(): Promise<void> {
     if (!this.running) return;
-    const now = this.config.clock.now();
-    this.steppedAt = now;
+    const now = this.now();
+    this.steppedAt = this.config.clock.now();
     const due = this.slots.filter((slot) => slot.wakeAt <= now);
     if (due.length === 0) {
       this.arm(); // woke early: wait for the remainder
@@ -227,6 +240,8 @@ export class TaskDispatcher {
 
   private async fire(reached: Reached[], now: number): Promise<void> {
     let claims: ClaimResult[];
+    const guarded = this.config.clock === systemClock;
+    const sentAt = this.config.clock.now();
     try {
       claims = await this.transport.claimTicks(
         reached.map(({ task, slot, dueAt }) => ({
@@ -236,26 +251,38 @@ export class TaskDispatcher {
           schedule: slot.schedule.key,
         })),
         this.claimant,
+        guarded ? { maxAhead: CLOCK_TOLERANCE } : undefined,
       );
     } catch (error) {
       this.claimFailed(reached, error as Error);
       return;
     }
+    const serverTime = claims[0]?.serverTime;
+    if (serverTime !== undefined) this.learnOffset(sentAt, serverTime);
     if (this.failures.count) {
       this.logger.log(
         `Claiming ticks works again (after ${this.failures.count} failed attempt(s))`,
       );
     }
     this.failures = { count: 0, since: 0, reported: 0 };
-    const outcomes = reached.map((tick, i) => ({
-      tick,
-      ...claims[i]!,
-      runs: claims[i]!.won && this.catchesUp(tick, now),
-    }));
+    // Refused as early: the tick is claimed again when Redis's clock reaches it.
+    const early = reached.filter((_, i) => claims[i]!.early);
+    for (const { slot, dueAt } of early) {
+      slot.wakeAt = this.now() + Math.max(dueAt - (serverTime ?? dueAt), 0);
+    }
+    const outcomes = reached
+      .map((tick, i) => ({
+        tick,
+        ...claims[i]!,
+        runs: claims[i]!.won && this.catchesUp(tick, now),
+      }))
+      .filter(({ early }) => !early);
     await Promise.all(outcomes.map(({ tick, runs }) => runs && this.firer.fire(tick)));
     // Next instants only now, off the firing path: known ahead when the tick was the
     // slot's next one; then the one after, for the next wake.
-    for (const { slot, dueAt, first } of reached) {
+    for (const {
+      tick: { slot, dueAt, first },
+    } of outcomes) {
       slot.nextDueAt = slot.wakeAt =
         dueAt === first && slot.following !== undefined
           ? slot.following
@@ -284,7 +311,7 @@ export class TaskDispatcher {
    * knows this claimant's own claims. Said once, and again every few minutes while it lasts.
    */
   private claimFailed(reached: Reached[], error: Error): void {
-    const now = this.config.clock.now();
+    const now = this.now();
     const failures = this.failures;
     if (failures.count === 0) failures.since = now;
     failures.count++;
@@ -311,7 +338,7 @@ export class TaskDispatcher {
    */
   private noticeAhead({ task, dueAt }: Reached, claimed: number): void {
     if (claimed - dueAt <= AHEAD_WARNING) return;
-    const now = this.config.clock.now();
+    const now = this.now();
     if (now - (this.aheadReported.get(task.name) ?? -Infinity) < REPEAT_FAILURE_EVERY) return;
     this.aheadReported.set(task.name, now);
     this.logger.warn(
@@ -319,6 +346,32 @@ export class TaskDispatcher {
         `${new Date(claimed).toISOString()}, ${Math.round((claimed - dueAt) / 1000)} s ahead: a scheduler's clock ` +
         'runs ahead (or the schedule was claimed by a test clock); ticks are lost until real time catches up',
     );
+  }
+
+  /** The scheduler's time: the module clock, less a known offset of the host's clock from Redis's. */
+  private now(): number {
+    return this.config.clock.now() - this.offset;
+  }
+
+  /**
+   * Takes the offset of the host's clock from Redis's, measured by a claim sent at `sentAt`
+   * (host clock) that read `serverTime` on Redis; a slow answer says too little to judge by.
+   */
+  private learnOffset(sentAt: number, serverTime: number): void {
+    const receivedAt = this.config.clock.now();
+    if (receivedAt - sentAt > CLOCK_TOLERANCE) return;
+    const measured = (sentAt + receivedAt) / 2 - serverTime;
+    const offset = Math.abs(measured) > CLOCK_TOLERANCE ? Math.round(measured) : 0;
+    if (offset !== 0 && receivedAt - this.offsetReported >= REPEAT_FAILURE_EVERY) {
+      this.offsetReported = receivedAt;
+      this.logger.warn(
+        `This host's clock is ${Math.abs(offset)} ms ${offset > 0 ? 'ahead of' : 'behind'} Redis's: ` +
+          "ticks are timed by Redis's clock until it is put right (check the host's NTP)",
+      );
+    } else if (offset === 0 && this.offset !== 0) {
+      this.logger.log("This host's clock agrees with Redis's again");
+    }
+    this.offset = offset;
   }
 
   /** Whether the latest tick reached runs: it is within the task's `catchUp` window. */
@@ -387,10 +440,9 @@ export class TaskDispatcher {
     if (!this.running) return;
     const next = Math.min(...this.slots.map((slot) => slot.wakeAt));
     if (!Number.isFinite(next)) return;
-    const now = this.config.clock.now();
-    const delay = Math.min(Math.max(next - now, 0), MAX_TIMER_DELAY);
-    this.steppedAt = now;
-    this.armedFor = now + delay;
+    const delay = Math.min(Math.max(next - this.now(), 0), MAX_TIMER_DELAY);
+    this.steppedAt = this.config.clock.now();
+    this.armedFor = this.steppedAt + delay;
     this.timers.addTimeout(
       TIMER,
       setTimeout(() => void this.wake(), delay),

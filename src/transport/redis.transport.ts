@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type {
+  ClaimGuard,
   ClaimRecord,
   ClaimResult,
   InteractorsTransport,
@@ -15,10 +16,19 @@ import type {
 // count the ticks nobody claimed in between. A claim whose answer was lost (a command
 // timeout while Redis stalled) may land later: the claimant's own claims from its first
 // unhandled tick on are skipped over, and it may claim such an instant again.
+// With maxAhead, a tick more than that ahead of Redis's own clock is refused (-1): a
+// scheduler whose clock runs ahead must not claim, and so run, ticks before they are due.
+// The answer ends with Redis's time then ('' without maxAhead).
 const CLAIM_TICKS = `
 local me = ARGV[#ARGV]
+local maxAhead = tonumber(ARGV[#ARGV - 1])
+local now
+if maxAhead then
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
 local out = {}
-for i = 1, #ARGV - 1, 4 do
+for i = 1, #ARGV - 2, 4 do
   local task, due, first, schedule = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), ARGV[i + 3]
   local instant = tonumber(redis.call('HGET', KEYS[1], task) or '')
   local meta = redis.call('HGET', KEYS[1], task .. '|m') or ''
@@ -26,7 +36,10 @@ for i = 1, #ARGV - 1, 4 do
   local previous = instant
   if instant and claimant == me and first and instant >= first then previous = tonumber(before) end
   if previous and stored and stored ~= schedule then previous = nil end
-  if due > (instant or -1) then
+  if maxAhead and due > now + maxAhead then
+    out[#out + 1] = -1
+    out[#out + 1] = instant or ''
+  elseif due > (instant or -1) then
     redis.call('HSET', KEYS[1], task, ARGV[i + 1], task .. '|m', me .. '|' .. (previous or '') .. '|' .. schedule)
     out[#out + 1] = 1
     out[#out + 1] = previous or ''
@@ -38,6 +51,7 @@ for i = 1, #ARGV - 1, 4 do
     out[#out + 1] = instant or ''
   end
 end
+out[#out + 1] = now or ''
 return out`;
 
 // Keeps each task's latest success: processes flush in any order, and an older instant
@@ -70,7 +84,11 @@ export class RedisTransport implements InteractorsTransport {
     private readonly prefix: string,
   ) {}
 
-  async claimTicks(ticks: readonly TickClaim[], claimant: string): Promise<ClaimResult[]> {
+  async claimTicks(
+    ticks: readonly TickClaim[],
+    claimant: string,
+    guard?: ClaimGuard,
+  ): Promise<ClaimResult[]> {
     if (ticks.length === 0) return [];
     const argv = ticks.flatMap(({ task, dueAt, first, schedule }) => [
       task,
@@ -78,14 +96,18 @@ export class RedisTransport implements InteractorsTransport {
       first === undefined ? '' : String(first),
       schedule ?? '',
     ]);
-    argv.push(claimant);
+    argv.push(guard ? String(guard.maxAhead) : '', claimant);
     // EVAL rather than EVALSHA: always exactly one round trip, even after a Redis restart.
     const out = (await this.client.eval(CLAIM_TICKS, 1, this.ticksKey, ...argv)) as (
       number | string
     )[];
+    const time = out[out.length - 1];
+    const serverTime = time === '' || time === undefined ? undefined : Number(time);
     return ticks.map((_, i) => ({
       won: out[2 * i] === 1,
       previous: out[2 * i + 1] === '' ? undefined : Number(out[2 * i + 1]),
+      ...(out[2 * i] === -1 && { early: true }),
+      ...(serverTime !== undefined && { serverTime }),
     }));
   }
 

@@ -28,6 +28,16 @@ export interface ClaimResult {
    * schedule; for a lost claim, the instant that beat it.
    */
   readonly previous: number | undefined;
+  /** Refused: the tick is further ahead of Redis's clock than the guard allows. */
+  readonly early?: boolean;
+  /** Redis's clock (epoch ms) when the claim ran, with a guard. */
+  readonly serverTime?: number;
+}
+
+/** Checks a claim against the server's clock. @internal */
+export interface ClaimGuard {
+  /** A tick more than this many ms ahead of the server's clock is refused as `early`. */
+  readonly maxAhead: number;
 }
 
 /**
@@ -59,9 +69,15 @@ export interface InteractorsTransport {
   /**
    * Claims ticks in one round trip; `true` where this process won the tick. A tick is
    * won only if no tick of the same task at this or a later instant was claimed before,
-   * so a lagging scheduler can never claim a tick twice or go back in time.
+   * so a lagging scheduler can never claim a tick twice or go back in time. With a
+   * `guard`, ticks too far ahead of the server's clock are refused and each result
+   * carries the server's time (where the transport has one).
    */
-  claimTicks(ticks: readonly TickClaim[], claimant: string): Promise<ClaimResult[]>;
+  claimTicks(
+    ticks: readonly TickClaim[],
+    claimant: string,
+    guard?: ClaimGuard,
+  ): Promise<ClaimResult[]>;
   /** The last claimed instant of each task that has one, in one round trip. */
   lastClaimed(tasks: readonly string[]): Promise<Map<string, number>>;
   /** The last claim of each task that has one, with its schedule, in one round trip. */
