@@ -277,7 +277,7 @@ export class TaskDispatcher {
         runs: claims[i]!.won && this.catchesUp(tick, now),
       }))
       .filter(({ early }) => !early);
-    await Promise.all(outcomes.map(({ tick, runs }) => runs && this.firer.fire(tick)));
+    await Promise.all(outcomes.map(({ tick, runs }) => runs && this.firer.fire(tick, this.now())));
     // Next instants only now, off the firing path: known ahead when the tick was the
     // slot's next one; then the one after, for the next wake.
     for (const {

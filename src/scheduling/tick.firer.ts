@@ -24,12 +24,15 @@ export class TickFirer {
     @Inject(INTERACTORS_CLOCK) private readonly clock: Clock,
   ) {}
 
-  /** Resolves once the tick is handed on: enqueued, or started (the runner tracks it from there). */
-  async fire({ task, dueAt }: DueTick): Promise<void> {
+  /**
+   * Resolves once the tick is handed on: enqueued, or started (the runner tracks it from
+   * there). `now` is the scheduler's time (its host clock corrected to Redis's), for the lag.
+   */
+  async fire({ task, dueAt }: DueTick, now = this.clock.now()): Promise<void> {
     if (this.metrics.covers(task)) {
       let lag = this.lags.get(task);
       if (!lag) this.lags.set(task, (lag = this.metrics.tickLag.labels(task.name)));
-      lag.observe(Math.max(0, this.clock.now() - dueAt) / 1000);
+      lag.observe(Math.max(0, now - dueAt) / 1000);
     }
     // A paused task's tick is recorded as skipped (`paused`) here, never enqueued.
     if (task.run === 'inline' || this.paused.isPaused(task.name)) {
