@@ -245,6 +245,14 @@ export function resolveConfig(
       `option "environments" must be a list of environment names such as ["production"]`,
     );
   }
+  if (typeof redis === 'string' && !parsesAsRedisUrl(redis)) {
+    // Checked here, before any client exists: ioredis would throw Node's ERR_INVALID_URL,
+    // whose `input` property — printed by Nest's exception handler and by any inspect of
+    // the boot error — is the whole URL, password included. So never echo the URL.
+    problems.push(
+      'option "redis" is not a Redis URL that can be parsed, or its path is not a database number (the URL is not shown: it may hold a password); percent-encode special characters in its user name and password (encodeURIComponent), e.g. redis://:p%40ss@host:6379/0',
+    );
+  }
   if (redis === undefined && options.environment === 'production') {
     problems.push(
       'no "redis" is configured and environment is "production": the in-memory transport serves one process only and loses everything on restart; set "redis" (e.g. REDIS_URL)',
@@ -252,6 +260,25 @@ export function resolveConfig(
   }
   if (problems.length) throw new InvalidModuleOptionsError(problems);
   return config;
+}
+
+/**
+ * Whether ioredis can parse `url` as it does (a port number, a socket path, `//host`,
+ * `redis://` / `rediss://`, or `host:port` given a `redis://` scheme) into what it means.
+ * A path other than a database number means the URL was cut short by a `/`, `?` or `#` of
+ * an unencoded password (`redis://:pa@ss/word@host` would connect to host `ss`, whose name
+ * — part of the password — would then be printed as the target).
+ */
+function parsesAsRedisUrl(url: string): boolean {
+  if (/^\d+$/.test(url) || (url.startsWith('/') && !url.startsWith('//'))) return true;
+  const scheme = /^rediss?:\/\//i.test(url) || url.startsWith('//');
+  const full = /^rediss?:\/\//i.test(url)
+    ? url
+    : url.startsWith('//')
+      ? `redis:${url}`
+      : `redis://${url}`;
+  if (!URL.canParse(full)) return false;
+  return !scheme || /^\/?\d*$/.test(new URL(full).pathname);
 }
 
 function parseList(value: string | undefined): string[] | undefined {

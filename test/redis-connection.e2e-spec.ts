@@ -7,6 +7,7 @@ import {
   Interactor,
   Interactors,
   InteractorsModule,
+  InvalidModuleOptionsError,
   RedisConnectionError,
   Task,
   type RedisConnection,
@@ -185,6 +186,31 @@ describe('an unreachable Redis', () => {
       expect(logger.lines.join('\n')).not.toContain(SENTINEL);
     },
   );
+
+  it('refuses a URL that does not parse (a password not percent-encoded) without echoing it', async () => {
+    // ioredis would throw Node's ERR_INVALID_URL, whose `input` property is the whole URL.
+    const logger = new CapturingLogger();
+    const { error } = await bootFailure(
+      {
+        imports: [
+          InteractorsModule.forRoot({
+            redis: `redis://:${ODD_SENTINEL}@127.0.0.1:${port}`,
+            prefix,
+            roles: [],
+          }),
+        ],
+        providers: [RunLog, EverySecond],
+      },
+      logger,
+    );
+
+    expect(error).toBeInstanceOf(InvalidModuleOptionsError);
+    expect(error.message).toContain('option "redis" is not a Redis URL that can be parsed');
+    const everything = [describeError(error), output.text(), logger.lines.join('\n')].join('\n');
+    // Parsed as is, `Pa55` (of the password) would be the host named in the error.
+    expect(everything).not.toContain('Pa55');
+    expect(everything).not.toContain('S3nt!nel');
+  });
 
   it('leaves no client behind after the failed boot: nothing keeps reconnecting to that port', async () => {
     const { error } = await bootFailure({
