@@ -3,6 +3,7 @@ import { DelayedError, UnrecoverableError, type JobType, type Queue } from 'bull
 import type { Redis } from 'ioredis';
 import type { InteractorsConfig, WorkerSettings } from '../interactors.config.js';
 import { OutageLog } from '../utils/outage-log.js';
+import { redisSecrets, scrub } from '../transport/redis-connection.js';
 import { within } from '../utils/within.js';
 import { LOGGER_CONTEXT } from '../interactors.constants.js';
 import type { JobEnvelope } from './job-envelope.js';
@@ -44,6 +45,8 @@ export class BullJobQueue implements JobQueue {
   private closing: Promise<void> | undefined;
   /** One report per outage for every queue and worker on this connection. */
   private readonly outage = new OutageLog(this.logger, 'Redis (queues)');
+  /** Passwords of the queues' connection, never printed even if an error carried one. */
+  private readonly secrets: string[];
 
   constructor(
     private readonly queues: ReadonlyMap<string, Queue>,
@@ -51,9 +54,10 @@ export class BullJobQueue implements JobQueue {
     private readonly config: InteractorsConfig,
     private readonly onStalled: (queue: string) => void,
   ) {
+    this.secrets = config.queueConnection ? redisSecrets(config.queueConnection.input) : [];
     // Without a listener BullMQ prints every reconnect error with its stack.
     for (const queue of queues.values())
-      queue.on('error', (error) => this.outage.failed(error.message));
+      queue.on('error', (error) => this.outage.failed(scrub(error.message, this.secrets)));
     connection.client.on('ready', () => this.outage.recovered());
   }
 
@@ -151,7 +155,7 @@ export class BullJobQueue implements JobQueue {
           ...(maxStalledCount !== undefined && { maxStalledCount }),
         },
       );
-      worker.on('error', (error) => this.outage.failed(error.message));
+      worker.on('error', (error) => this.outage.failed(scrub(error.message, this.secrets)));
       worker.on('stalled', (jobId) => {
         this.onStalled(name);
         this.logger.warn(

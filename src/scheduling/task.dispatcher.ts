@@ -20,6 +20,7 @@ import { InteractorsMetrics } from '../metrics/interactors.metrics.js';
 import { latestTick, nextTick, ticksBetween, type Schedule } from './schedule.js';
 import { TickFirer } from './tick.firer.js';
 import { systemClock } from './clock.js';
+import { redisSecrets, scrub } from '../transport/redis-connection.js';
 
 const TIMER = 'interactors:dispatcher';
 /**
@@ -120,6 +121,7 @@ export class TaskDispatcher {
    */
   private offset = 0;
   private offsetReported = -Infinity;
+  private readonly secrets: string[];
 
   constructor(
     private readonly registry: TaskRegistry,
@@ -128,7 +130,9 @@ export class TaskDispatcher {
     @Inject(INTERACTORS_TIMERS) private readonly timers: SchedulerRegistry,
     @Inject(INTERACTORS_TRANSPORT) private readonly transport: InteractorsTransport,
     @Inject(INTERACTORS_CONFIG) private readonly config: InteractorsConfig,
-  ) {}
+  ) {
+    this.secrets = config.redis ? redisSecrets(config.redis) : [];
+  }
 
   /**
    * Schedules the given tasks (those disabled in this environment are left out by the
@@ -321,7 +325,7 @@ export class TaskDispatcher {
           ? ''
           : ` (failing for ${Math.round((now - failures.since) / 1000)} s, ${failures.count} attempts)`;
       this.logger.error(
-        `Could not claim ticks of ${reached.map((tick) => tick.task.name).join(', ')}${lasting}; retrying: ${error.message}`,
+        `Could not claim ticks of ${reached.map((tick) => tick.task.name).join(', ')}${lasting}; retrying: ${scrub(error.message, this.secrets)}`,
       );
       failures.reported = now;
     }

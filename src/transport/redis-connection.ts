@@ -22,13 +22,17 @@ export function redisSecrets(input: RedisConnection): string[] {
   if (typeof input === 'string') {
     try {
       const url = new URL(input);
-      return [url.password, decodeURIComponent(url.password)].filter(Boolean);
+      // ioredis also reads `?password=` from the query.
+      const query = url.searchParams.get('password') ?? '';
+      return [url.password, decodeURIComponent(url.password), query].filter(Boolean);
     } catch {
       return [];
     }
   }
   const options: RedisOptions = input instanceof Redis ? input.options : input;
-  return options.password ? [options.password] : [];
+  return [options.password, options.sentinelPassword].filter((secret): secret is string =>
+    Boolean(secret),
+  );
 }
 
 /** Replaces every secret in a text by `***`. @internal */
