@@ -133,25 +133,36 @@ describe('Faults: SIGTERM during long runs', () => {
     jobMs: number;
     followUpAt?: number;
     tickMs: number;
+    /** How long a run must have left at the signal: at most (within) or at least (beyond). */
+    left: { most: number } | { least: number };
   }> = [
     // Runs that end within the grace: the job (its follow-up enqueued after the signal)
-    // and the locked tick both finish in the stopping process.
+    // and the locked tick both finish in the stopping process. The signal comes when the
+    // job has at most 4 s left, before its follow-up.
     {
       name: 'shorter than the grace',
       grace: 5_000,
-      jobMs: 6_000,
-      followUpAt: 4_500,
+      jobMs: 7_000,
+      followUpAt: 5_500,
       tickMs: 1_500,
+      left: { most: 4_000 },
     },
-    // Runs that outlast it: the job is left to the other worker, the tick's lock released.
-    { name: 'longer than the grace', grace: 2_000, jobMs: 9_000, tickMs: 12_000 },
+    // Runs that outlast it, by 2.5 s at least: the job is left to the other worker, the
+    // tick's lock released.
+    {
+      name: 'longer than the grace',
+      grace: 2_000,
+      jobMs: 9_000,
+      tickMs: 12_000,
+      left: { least: 4_500 },
+    },
   ];
 
   it.for(cases)(
     '6. SIGTERM, runs $name',
     { timeout: 90_000 },
-    async ({ name, grace, jobMs, followUpAt, tickMs }, context) => {
-      const within = tickMs < grace;
+    async ({ name, grace, jobMs, followUpAt, tickMs, left }, context) => {
+      const within = 'most' in left;
       const prefix = `faults:workers:term:${within ? 'within' : 'beyond'}`;
       const scenario = await scenarioFor(prefix);
       // The stopping process: scheduler of a locked inline tick, and a worker that takes the
@@ -167,19 +178,20 @@ describe('Faults: SIGTERM during long runs', () => {
       const other = scenario.app({ roles: ['worker'], queue, http: true });
       await other.ready;
 
-      // Signal once the job and a tick run are both under way in the stopping process, with
-      // more than the grace (+ 2 s) left to run when they are to outlast it.
-      const left = within ? 0 : grace + 2_500;
+      // Signal once the job and a tick run are both under way in the stopping process, the
+      // job with the time left the case asks for (and its follow-up still to come).
       await until('a job and a tick running', 15_000, () => {
         const now = Date.now();
-        const underWay = (runs: Run[], ms: number) =>
-          running(runs, stopping.pid).some(
-            (run) => now - run.start >= 300 && run.start + ms - now >= left,
-          );
-        return underWay(scenario.records.runs('FaultJob'), jobMs) &&
-          underWay(scenario.records.runs('FaultTick'), tickMs)
-          ? true
-          : undefined;
+        const job = running(scenario.records.runs('FaultJob'), stopping.pid).some((run) => {
+          const rest = run.start + jobMs - now;
+          const fits = 'most' in left ? rest <= left.most : rest >= left.least;
+          return fits && now - run.start >= 300 && now - run.start < (followUpAt ?? jobMs) - 300;
+        });
+        const tick = running(scenario.records.runs('FaultTick'), stopping.pid).some(
+          (run) =>
+            now - run.start >= 300 && ('most' in left || run.start + tickMs - now >= left.least),
+        );
+        return job && tick ? true : undefined;
       });
       const redis = scenario.redis.client();
       const lockKeys = () => redis.keys(`${prefix}:lock:*`);
