@@ -24,6 +24,7 @@ import type { JobQueue } from './queueing/job-queue.interface.js';
 import type { InteractorsConfig } from './interactors.config.js';
 import { TaskRunner } from './execution/task.runner.js';
 import { TaskDispatcher } from './scheduling/task.dispatcher.js';
+import { InteractorsLocks } from './locking/interactors.locks.js';
 import type { InteractorsTransport } from './transport/transport.interface.js';
 
 /**
@@ -47,6 +48,7 @@ export class TaskOrchestrator
     private readonly processor: JobProcessor,
     private readonly history: RunHistory,
     private readonly paused: PausedTasks,
+    private readonly locks: InteractorsLocks,
     @Inject(INTERACTORS_JOB_QUEUE) private readonly jobs: JobQueue,
     @Inject(INTERACTORS_TRANSPORT) private readonly transport: InteractorsTransport,
     @Inject(INTERACTORS_CONFIG) private readonly config: InteractorsConfig,
@@ -90,6 +92,14 @@ export class TaskOrchestrator
     // Ticks a wake already claimed are handed on before the wait for runs begins.
     await within(this.dispatcher.stop(), grace);
     await Promise.all([this.jobs.stopWorkers(grace), this.runner.drain(grace)]);
+    // Runs still going past the grace are abandoned: free their locks now, while the
+    // connection is open, rather than leave them held until their ttl runs out.
+    const released = await this.locks.releaseAll();
+    if (released) {
+      this.logger.warn(
+        `Released ${released} lock(s) of run(s) still in flight after the shutdown grace`,
+      );
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -21,6 +21,9 @@ export interface KeptLock {
  */
 @Injectable()
 export class InteractorsLocks {
+  /** Locks kept now (acquired, not yet released). */
+  private readonly held = new Set<KeptLock>();
+
   constructor(@Inject(INTERACTORS_LOCKS) private readonly backend: LockBackend) {}
 
   /**
@@ -57,6 +60,7 @@ export class InteractorsLocks {
     if (!lease) return undefined;
     let timer: NodeJS.Timeout | undefined;
     let stopped = false;
+    let released: Promise<void> | undefined;
     const schedule = () => {
       timer = setTimeout(() => {
         lease.extend(ttl).then(
@@ -66,13 +70,32 @@ export class InteractorsLocks {
       }, ttl / 3);
     };
     schedule();
-    return {
+    const kept: KeptLock = {
       lease,
-      release: () => {
-        stopped = true;
-        clearTimeout(timer);
-        return lease.release();
-      },
+      // Once only: shutdown may release a lock whose run still goes on and releases it later.
+      release: () =>
+        (released ??= (() => {
+          stopped = true;
+          clearTimeout(timer);
+          this.held.delete(kept);
+          return lease.release();
+        })()),
     };
+    this.held.add(kept);
+    return kept;
+  }
+
+  /**
+   * Releases every lock still held: at shutdown, after the grace, those of runs left
+   * running. A process about to exit must not leave them to expire by their ttl (30 s by
+   * default) and keep their tasks `locked` cluster-wide meanwhile. Their `call()`s go on
+   * until the process exits, so they may overlap the next holder's run for that long.
+   * Resolves to how many locks it released.
+   * @internal
+   */
+  async releaseAll(): Promise<number> {
+    const held = [...this.held];
+    await Promise.all(held.map((kept) => kept.release().catch(() => undefined)));
+    return held.length;
   }
 }

@@ -25,13 +25,16 @@ export class Records {
     return lines;
   }
 
-  /** Runs (start lines joined with their end lines by runId) of one task. */
+  /**
+   * Runs (start lines joined with their end lines by process and runId) of one task. A job
+   * re-delivered after a stall keeps its envelope's runId, so the pid tells its runs apart.
+   */
   runs(task: string): Run[] {
     const byId = new Map<string, Run>();
     for (const line of this.lines()) {
       if (line.task !== task) continue;
       if (line.ev === 'start') {
-        byId.set(line.runId, {
+        byId.set(`${line.pid}:${line.runId}`, {
           runId: line.runId,
           pid: line.pid,
           n: line.n,
@@ -42,7 +45,7 @@ export class Records {
           end: undefined,
         });
       } else if (line.ev === 'end') {
-        const run = byId.get(line.runId);
+        const run = byId.get(`${line.pid}:${line.runId}`);
         if (run) run.end = line.t;
       }
     }
