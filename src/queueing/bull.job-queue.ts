@@ -5,7 +5,7 @@ import type { InteractorsConfig, WorkerSettings } from '../interactors.config.js
 import { OutageLog } from '../utils/outage-log.js';
 import { within } from '../utils/within.js';
 import { LOGGER_CONTEXT } from '../interactors.constants.js';
-import type { JobEnvelope } from './job-envelope.js';
+import { UnreadableData, type JobEnvelope } from './job-envelope.js';
 import type {
   FailedJob,
   JobAddOptions,
@@ -135,6 +135,11 @@ export class BullJobQueue implements JobQueue {
                 ? verdict.error
                 : new Error(String(verdict.error));
             case 'reject':
+              // Data that is not JSON breaks every reader of the failed job (getJobs,
+              // dashboards, `failed()`): store it as a JSON string, the text kept.
+              if (job.data instanceof UnreadableData) {
+                await job.updateData({ unreadableData: job.data.raw }).catch(() => undefined);
+              }
               throw new UnrecoverableError(verdict.reason);
             case 'later':
               await job.moveToDelayed(Date.now() + verdict.delay, token);
