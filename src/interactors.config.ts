@@ -46,6 +46,8 @@ export interface InteractorsConfig {
   readonly unknownTask: { retryDelay: number; window: number };
   readonly lockedJob: { retryDelay: number; window: number };
   readonly pausedJob: { retryDelay: number };
+  /** Largest serialized arguments of an enqueued job, in bytes. */
+  readonly maxArgsSize: number;
   readonly appVersion: string | undefined;
   readonly clock: Clock;
   /** Schedule overrides by task name, as given (checked with each task); `undefined` dropped. */
@@ -81,6 +83,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'unknownTask',
   'lockedJob',
   'pausedJob',
+  'maxArgsSize',
   'appVersion',
   'clock',
   'environments',
@@ -235,6 +238,7 @@ export function resolveConfig(
     pausedJob: {
       retryDelay: positive('pausedJob.retryDelay', options.pausedJob?.retryDelay, 5_000),
     },
+    maxArgsSize: maxArgsSizeOption(options.maxArgsSize, problems),
     appVersion: options.appVersion ?? env.npm_package_version,
     clock: options.clock ?? systemClock,
     schedules: scheduleOverrides(options.schedules, problems),
@@ -306,6 +310,27 @@ function scheduleOverrides(schedules: unknown, problems: string[]): ReadonlyMap<
     if (override !== undefined) overrides.set(task, override);
   }
   return overrides;
+}
+
+/** Default `maxArgsSize`: 512 KiB. @internal */
+export const DEFAULT_MAX_ARGS_SIZE = 524_288;
+/** Redis refuses strings over 512 MB: no larger limit could be stored anyway. */
+const MAX_ARGS_SIZE_CEILING = 512 * 1024 * 1024;
+
+function maxArgsSizeOption(value: unknown, problems: string[]): number {
+  if (value === undefined) return DEFAULT_MAX_ARGS_SIZE;
+  if (
+    typeof value !== 'number' ||
+    !Number.isInteger(value) ||
+    value < 1 ||
+    value > MAX_ARGS_SIZE_CEILING
+  ) {
+    problems.push(
+      `option "maxArgsSize" must be a whole number of bytes from 1 to ${MAX_ARGS_SIZE_CEILING} (512 MB, Redis's limit), got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}; e.g. 1048576 for 1 MiB`,
+    );
+    return DEFAULT_MAX_ARGS_SIZE;
+  }
+  return value;
 }
 
 function historyOption(history: unknown, problems: string[]): false | { limit: number } {

@@ -8,3 +8,4 @@ export * from './unknown-queue.error.js';
 export * from './task-timeout.error.js';
 export * from './lock.errors.js';
 export * from './invalid-health-options.error.js';
+export * from './task-arguments-too-large.error.js';

@@ -10,10 +10,9 @@ export class InvalidTaskArgumentsError extends Error {
     readonly task: string,
     readonly path: string,
     what: string,
+    why = 'which would not arrive unchanged through the queue. ' +
+      'Pass JSON values only (strings, finite numbers, booleans, null, arrays, plain objects; Dates arrive as ISO strings).',
   ) {
-    super(
-      `Task "${task}": ${path} is ${what}, which would not arrive unchanged through the queue. ` +
-        'Pass JSON values only (strings, finite numbers, booleans, null, arrays, plain objects; Dates arrive as ISO strings).',
-    );
+    super(`Task "${task}": ${path} is ${what}, ${why}`);
   }
 }

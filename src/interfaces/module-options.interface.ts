@@ -119,6 +119,13 @@ export interface InteractorsModuleOptions {
    * @default { retryDelay: 5000 }
    */
   pausedJob?: { retryDelay?: number };
+  /**
+   * Largest arguments an enqueue accepts, in bytes of their JSON: larger ones are rejected
+   * with a `TaskArgumentsTooLargeError` before anything reaches Redis. Pass a reference to
+   * big data (an id, a URL) rather than the data.
+   * @default 524288 (512 KiB)
+   */
+  maxArgsSize?: number;
   /** Version of this app, recorded in each job's envelope. @default process.env.npm_package_version */
   appVersion?: string;
   /** Time source of the scheduler. @default the system clock */

@@ -6,7 +6,7 @@ import { OutageLog } from '../utils/outage-log.js';
 import { redisSecrets, scrub } from '../transport/redis-connection.js';
 import { within } from '../utils/within.js';
 import { LOGGER_CONTEXT } from '../interactors.constants.js';
-import type { JobEnvelope } from './job-envelope.js';
+import { UnreadableData, type JobEnvelope } from './job-envelope.js';
 import type {
   FailedJob,
   JobAddOptions,
@@ -139,6 +139,11 @@ export class BullJobQueue implements JobQueue {
                 ? verdict.error
                 : new Error(String(verdict.error));
             case 'reject':
+              // Data that is not JSON breaks every reader of the failed job (getJobs,
+              // dashboards, `failed()`): store it as a JSON string, the text kept.
+              if (job.data instanceof UnreadableData) {
+                await job.updateData({ unreadableData: job.data.raw }).catch(() => undefined);
+              }
               throw new UnrecoverableError(verdict.reason);
             case 'later':
               await job.moveToDelayed(Date.now() + verdict.delay, token);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { TaskDefinition } from '../discovery/task-definition.js';
 import { InvalidJobOptionsError } from '../errors/invalid-job-options.error.js';
+import { TaskArgumentsTooLargeError } from '../errors/task-arguments-too-large.error.js';
 import { UnknownQueueError } from '../errors/unknown-queue.error.js';
 import type { InteractorsConfig } from '../interactors.config.js';
 import { INTERACTORS_CONFIG, INTERACTORS_JOB_QUEUE } from '../interactors.constants.js';
@@ -45,7 +46,9 @@ export class TaskEnqueuer {
     }
     let envelope: JobEnvelope;
     try {
-      envelope = this.envelope(task, encodeArgs(task.name, args));
+      const json = encodeArgs(task.name, args);
+      checkArgsSize(task.name, json, this.config.maxArgsSize);
+      envelope = this.envelope(task, json);
       checkJobOptions(task.name, options);
     } catch (error) {
       return Promise.reject(error);
@@ -86,6 +89,14 @@ export class TaskEnqueuer {
   private envelope(task: TaskDefinition, args: string): JobEnvelope {
     return { v: 1, task: task.name, args, runId: randomUUID(), app: this.config.appVersion };
   }
+}
+
+/** Rejects arguments whose JSON is over `limit` bytes (UTF-8), before anything is stored. */
+function checkArgsSize(task: string, json: string, limit: number): void {
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: small arguments need no measuring.
+  if (json.length * 3 <= limit) return;
+  const size = Buffer.byteLength(json, 'utf8');
+  if (size > limit) throw new TaskArgumentsTooLargeError(task, size, limit);
 }
 
 function checkJobOptions(task: string, options: JobOptions): void {

@@ -1,4 +1,5 @@
-import { Worker, type Job } from 'bullmq';
+import { Worker, type Job, type JobJson } from 'bullmq';
+import { UnreadableData } from './job-envelope.js';
 import type { WorkerLoop } from './job-queue.interface.js';
 
 /**
@@ -36,6 +37,23 @@ export class WatchedWorker extends Worker {
     } finally {
       this.inProgress--;
       this.steppedAt = Date.now();
+    }
+  }
+
+  /**
+   * BullMQ parses a job's data as it fetches it; data that is not JSON (raw bytes written
+   * by some producer) would throw there, surface as an error event, and leave the job
+   * active and unprocessed until it stalled, again and again. It is handed on as
+   * `UnreadableData` instead, so the processor fails it at once with a reason.
+   */
+  protected override createJob(data: JobJson, jobId: string): Job {
+    try {
+      return super.createJob(data, jobId);
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
+      const job = super.createJob({ ...data, data: '{}' }, jobId);
+      job.data = new UnreadableData(String(data.data));
+      return job;
     }
   }
 

@@ -121,6 +121,35 @@ describe.each<TransportKind>(['redis', 'memory'])('enqueue arguments (%s transpo
       expect(error.message).toMatch(/^Task "GateTask": args\[0\] is a BigInt/);
     });
 
+    it('prototype-polluting keys are rejected, naming their path; nothing is stored', async () => {
+      const { interactors, prefix } = await boot({ roles: ['scheduler'] });
+      const cases: [unknown, string][] = [
+        [JSON.parse('{"__proto__":{"polluted":1}}'), 'args[0].__proto__'],
+        [
+          { a: [{ constructor: { prototype: { isAdmin: true } } }] },
+          'args[0].a[0].constructor.prototype',
+        ],
+      ];
+      for (const [arg, path] of cases) {
+        const error = (await interactors.enqueue(EchoTask, arg).catch((e: unknown) => e)) as Error;
+        expect(error).toBeInstanceOf(InvalidTaskArgumentsError);
+        expect((error as InvalidTaskArgumentsError).path).toBe(path);
+        expect(error.message).toContain('could pollute Object.prototype');
+      }
+      if (kind === 'redis') expect(await jobKeysUnder(prefix)).toEqual([]);
+      // A constructor key that is not an object with a prototype is an ordinary key.
+      await expect(interactors.enqueue(EchoTask, { constructor: 'Bob' })).resolves.toBeTruthy();
+    });
+
+    it('arguments nested deeper than the stack allows are rejected by name', async () => {
+      const { interactors } = await boot({ roles: ['scheduler'] });
+      let deep: unknown = [];
+      for (let i = 0; i < 100_000; i++) deep = [deep];
+      await expect(interactors.enqueue(EchoTask, deep)).rejects.toThrow(
+        'Task "EchoTask": args is nested too deeply',
+      );
+    });
+
     it('nothing runs for a rejected enqueue (worker role on)', async () => {
       const { interactors, runs } = await boot();
       await expect(interactors.enqueue(EchoTask, new Map())).rejects.toThrow(
