@@ -160,7 +160,7 @@ export class BullJobQueue implements JobQueue {
           ...(maxStalledCount !== undefined && { maxStalledCount }),
         },
       );
-      worker.on('error', (error) => this.outage.failed(scrub(error.message, this.secrets)));
+      worker.on('error', (error) => this.workerError(name, error));
       worker.on('stalled', (jobId) => {
         this.onStalled(name);
         this.logger.warn(
@@ -169,6 +169,20 @@ export class BullJobQueue implements JobQueue {
       });
       this.workers.push(worker);
     }
+  }
+
+  /**
+   * A job whose stored options are not JSON (a raw producer) makes BullMQ throw a
+   * SyntaxError as it fetches the job, before any code of ours runs, and the job comes back
+   * after each stall. Said as the job's fault each time, so it never passes for an outage
+   * (said once per outage) and hides the next real one.
+   */
+  private workerError(queue: string, error: Error): void {
+    const message = scrub(error.message, this.secrets);
+    if (!(error instanceof SyntaxError)) return this.outage.failed(message);
+    this.logger.error(
+      `Worker of queue "${queue}" could not read a job (its stored options are not JSON; remove it): ${message}`,
+    );
   }
 
   loops(): WorkerLoop[] {

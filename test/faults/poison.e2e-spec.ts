@@ -408,3 +408,56 @@ describe('Faults: poison input', () => {
 function poisonOf(label: string, reason: RegExp): Poison {
   return { label, name: 'PoisonTarget', data: undefined, attempts: 5, reason };
 }
+
+describe('Faults: a job whose stored options are not JSON', () => {
+  it(
+    '8b. is said as the job’s fault on each re-delivery, never taken for an outage; healthy jobs flow',
+    { timeout: 60_000 },
+    async (context) => {
+      scenario = await new Scenario('faults:poison-opts').start();
+      const app = scenario.app(
+        { http: true, queue: { lockDuration: 1_000, stalledInterval: 500 } },
+        {},
+        'poison-app',
+      );
+      await app.ready;
+      queue = new Queue('default', {
+        connection: { host: '127.0.0.1', port: scenario.redis.port },
+        prefix: scenario.prefix,
+      });
+      const raw = scenario.redis.client();
+      const bad = await queue.add('PoisonTarget', envelope('PoisonTarget', '[]'), { delay: 300 });
+      await raw.hset(`${scenario.prefix}:default:${bad.id}`, 'opts', '{not json');
+      await sleep(500);
+      await queue.add('FaultJob', envelope('FaultJob', JSON.stringify([{ n: 1, ms: 0 }])));
+      // BullMQ parses stored options as it fetches a job (before any code of ours), so such
+      // a job cannot be failed by us: it comes back after each stall. Watch a few rounds.
+      await until(
+        20_000,
+        async () => analyseJobs(scenario!.records.runs('FaultJob'), 1).lost === 0,
+      );
+      await sleep(5_000);
+      const state = await queue.getJobState(bad.id!);
+      const healthy = analyseJobs(scenario.records.runs('FaultJob'), 1);
+      const output = app.output();
+      const saidAsJob =
+        output.match(/could not read a job \(its stored options are not JSON/g) ?? [];
+      const live = (await app.get('/health/live')).status;
+      raw.disconnect();
+      const exits = await scenario.stopAll();
+      report(context, '8b. job options not JSON (BullMQ cannot read it)', {
+        state,
+        'said as the job’s fault': saidAsJob.length,
+        'said as an outage': /is unreachable/.test(output) ? 'yes' : 'no',
+        'healthy lost': healthy.lost,
+        'live status': live,
+        crashes: scenario.crashes(exits),
+      });
+      expect(output).not.toMatch(/is unreachable/);
+      expect(saidAsJob.length).toBeGreaterThanOrEqual(2);
+      expect(healthy.lost).toBe(0);
+      expect(live).toBe(200);
+      expect(scenario.crashes(exits)).toBe(0);
+    },
+  );
+});
