@@ -26,15 +26,19 @@ export class Records {
   }
 
   /**
-   * Runs (start lines joined with their end lines by process and runId) of one task. A job
-   * re-delivered after a stall keeps its envelope's runId, so the pid tells its runs apart.
+   * Runs (start lines joined with their end lines by runId) of one task. A queued job's
+   * run id travels in its envelope, so a re-delivered job (a stall) starts again under the
+   * same id: each start is a run of its own, and an end closes the latest open start of
+   * its id in the same process (a process writes its lines in order).
    */
   runs(task: string): Run[] {
-    const byId = new Map<string, Run>();
+    const byId = new Map<string, Run[]>();
     for (const line of this.lines()) {
       if (line.task !== task) continue;
       if (line.ev === 'start') {
-        byId.set(`${line.pid}:${line.runId}`, {
+        const starts = byId.get(line.runId) ?? [];
+        byId.set(line.runId, starts);
+        starts.push({
           runId: line.runId,
           pid: line.pid,
           n: line.n,
@@ -45,11 +49,13 @@ export class Records {
           end: undefined,
         });
       } else if (line.ev === 'end') {
-        const run = byId.get(`${line.pid}:${line.runId}`);
+        const run = byId
+          .get(line.runId)
+          ?.findLast((each) => each.pid === line.pid && each.end === undefined);
         if (run) run.end = line.t;
       }
     }
-    return [...byId.values()].sort((a, b) => a.start - b.start);
+    return [...byId.values()].flat().toSorted((a, b) => a.start - b.start);
   }
 
   dispose(): void {
@@ -143,7 +149,8 @@ export function analyseJobs(
     const starts = byN.get(n) ?? [];
     if (!starts.some((run) => run.end !== undefined)) lost++;
     duplicates += extraStarts(starts);
-    reRuns += starts.length - 1 - extraStarts(starts);
+    // A job that never started is lost, not a negative re-run.
+    reRuns += Math.max(0, starts.length - 1 - extraStarts(starts));
   }
   return { jobs: count, lost, duplicates, reRuns, maxConcurrent: maxConcurrent(runs, deaths) };
 }
