@@ -255,7 +255,15 @@ export class TaskDispatcher {
           schedule: slot.schedule.key,
         })),
         this.claimant,
-        guarded ? { maxAhead: CLOCK_TOLERANCE } : undefined,
+        guarded
+          ? {
+              maxAhead: CLOCK_TOLERANCE,
+              sentAt: sentAt - this.offset,
+              // Past the command timeout the answer is unheard; the tolerance covers the
+              // offset's own error.
+              maxAge: this.config.commandTimeout + CLOCK_TOLERANCE,
+            }
+          : undefined,
       );
     } catch (error) {
       this.claimFailed(reached, error as Error);
@@ -269,10 +277,14 @@ export class TaskDispatcher {
       );
     }
     this.failures = { count: 0, since: 0, reported: 0 };
-    // Refused as early: the tick is claimed again when Redis's clock reaches it.
-    const early = reached.filter((_, i) => claims[i]!.early);
-    for (const { slot, dueAt } of early) {
-      slot.wakeAt = this.now() + Math.max(dueAt - (serverTime ?? dueAt), 0);
+    // Refused as early: the tick is claimed again when Redis's clock reaches it. Refused as
+    // stale (it reached Redis after this process stopped waiting): claimed again soon.
+    for (const [i, { slot, dueAt }] of reached.entries()) {
+      if (claims[i]!.early) slot.wakeAt = this.now() + Math.max(dueAt - (serverTime ?? dueAt), 0);
+      else if (claims[i]!.stale) {
+        slot.wakeAt =
+          this.now() + CLAIM_RETRIES[Math.min(slot.retries++, CLAIM_RETRIES.length - 1)]!;
+      }
     }
     const outcomes = reached
       .map((tick, i) => ({
@@ -280,7 +292,7 @@ export class TaskDispatcher {
         ...claims[i]!,
         runs: claims[i]!.won && this.catchesUp(tick, now),
       }))
-      .filter(({ early }) => !early);
+      .filter(({ early, stale }) => !early && !stale);
     await Promise.all(outcomes.map(({ tick, runs }) => runs && this.firer.fire(tick, this.now())));
     // Next instants only now, off the firing path: known ahead when the tick was the
     // slot's next one; then the one after, for the next wake.

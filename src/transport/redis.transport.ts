@@ -18,17 +18,29 @@ import type {
 // unhandled tick on are skipped over, and it may claim such an instant again.
 // With maxAhead, a tick more than that ahead of Redis's own clock is refused (-1): a
 // scheduler whose clock runs ahead must not claim, and so run, ticks before they are due.
-// The answer ends with Redis's time then ('' without maxAhead).
+// With sentAt and maxAge, a claim that reaches Redis more than maxAge after it was sent
+// (Redis stalled, the sender's command timed out) is refused whole (-2): a claim landing
+// unheard would win ticks its sender never runs nor counts, and the next winner would count
+// from there. The answer ends with Redis's time then ('' without a guard).
 const CLAIM_TICKS = `
 local me = ARGV[#ARGV]
-local maxAhead = tonumber(ARGV[#ARGV - 1])
+local maxAhead, sentAt, maxAge = tonumber(ARGV[#ARGV - 3]), tonumber(ARGV[#ARGV - 2]), tonumber(ARGV[#ARGV - 1])
 local now
 if maxAhead then
   local time = redis.call('TIME')
   now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
 local out = {}
-for i = 1, #ARGV - 2, 4 do
+if sentAt and now - sentAt > maxAge then
+  -- Sent longer ago than its sender waits for an answer: nobody hears it, so it claims nothing.
+  for i = 1, #ARGV - 4, 4 do
+    out[#out + 1] = -2
+    out[#out + 1] = ''
+  end
+  out[#out + 1] = now
+  return out
+end
+for i = 1, #ARGV - 4, 4 do
   local task, due, first, schedule = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), ARGV[i + 3]
   local instant = tonumber(redis.call('HGET', KEYS[1], task) or '')
   local meta = redis.call('HGET', KEYS[1], task .. '|m') or ''
@@ -96,7 +108,12 @@ export class RedisTransport implements InteractorsTransport {
       first === undefined ? '' : String(first),
       schedule ?? '',
     ]);
-    argv.push(guard ? String(guard.maxAhead) : '', claimant);
+    argv.push(
+      guard ? String(guard.maxAhead) : '',
+      guard?.sentAt === undefined ? '' : String(guard.sentAt),
+      guard?.maxAge === undefined ? '' : String(guard.maxAge),
+      claimant,
+    );
     // EVAL rather than EVALSHA: always exactly one round trip, even after a Redis restart.
     const out = (await this.client.eval(CLAIM_TICKS, 1, this.ticksKey, ...argv)) as (
       number | string
@@ -107,6 +124,7 @@ export class RedisTransport implements InteractorsTransport {
       won: out[2 * i] === 1,
       previous: out[2 * i + 1] === '' ? undefined : Number(out[2 * i + 1]),
       ...(out[2 * i] === -1 && { early: true }),
+      ...(out[2 * i] === -2 && { stale: true }),
       ...(serverTime !== undefined && { serverTime }),
     }));
   }

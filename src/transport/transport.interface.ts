@@ -30,6 +30,8 @@ export interface ClaimResult {
   readonly previous: number | undefined;
   /** Refused: the tick is further ahead of Redis's clock than the guard allows. */
   readonly early?: boolean;
+  /** Refused: the claim reached the server after its sender stopped waiting (`maxAge`). */
+  readonly stale?: boolean;
   /** Redis's clock (epoch ms) when the claim ran, with a guard. */
   readonly serverTime?: number;
 }
@@ -38,6 +40,10 @@ export interface ClaimResult {
 export interface ClaimGuard {
   /** A tick more than this many ms ahead of the server's clock is refused as `early`. */
   readonly maxAhead: number;
+  /** When the claim was sent, on the server's clock as best known (epoch ms). */
+  readonly sentAt?: number;
+  /** A claim reaching the server more than this many ms after `sentAt` is refused as `stale`. */
+  readonly maxAge?: number;
 }
 
 /**

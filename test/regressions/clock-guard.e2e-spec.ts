@@ -36,6 +36,23 @@ describe('claims against Redis time', () => {
     expect(due!.early).toBeUndefined();
   });
 
+  it('refuses a claim that reached Redis after its sender stopped waiting, so the next winner counts the whole gap', async () => {
+    const [seconds, micros] = await client.time();
+    const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    const p = redisNow - 40_000;
+    const dk = redisNow - 10_000;
+    const e = redisNow;
+    const guard = (sentAt: number) => ({ maxAhead: 250, sentAt, maxAge: 2_250 });
+    // A claims p on time; its claim of dk is held up 10 s (Redis frozen) and lands unheard.
+    await transport.claimTicks([{ task: 'S', dueAt: p }], 'A', guard(redisNow));
+    const [ghost] = await transport.claimTicks([{ task: 'S', dueAt: dk }], 'A', guard(dk));
+    expect(ghost).toMatchObject({ won: false, stale: true });
+    expect((await transport.claimRecords(['S'])).get('S')?.dueAt).toBe(p);
+    // B, live, wins e and is told the previous claim was p: the gap p..e is counted in full.
+    const [live] = await transport.claimTicks([{ task: 'S', dueAt: e }], 'B', guard(redisNow));
+    expect(live).toMatchObject({ won: true, previous: p });
+  });
+
   it('claims any instant without a guard (injected clocks drive far-off schedules)', async () => {
     const [claim] = await transport.claimTicks(
       [{ task: 'U', dueAt: Date.now() + 7 * 86_400_000 }],
