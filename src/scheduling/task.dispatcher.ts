@@ -120,7 +120,10 @@ export class TaskDispatcher {
    * clock put right is followed. Only for the system clock: an injected one is the truth.
    */
   private offset = 0;
+  /** The latest estimate of that offset, applied or not. */
+  private measured = 0;
   private offsetReported = -Infinity;
+  private staleReported = -Infinity;
   private readonly secrets: string[];
 
   constructor(
@@ -286,6 +289,7 @@ export class TaskDispatcher {
           this.now() + CLAIM_RETRIES[Math.min(slot.retries++, CLAIM_RETRIES.length - 1)]!;
       }
     }
+    if (claims.some((claim) => claim.stale)) this.noticeStale(reached);
     const outcomes = reached
       .map((tick, i) => ({
         tick,
@@ -364,20 +368,41 @@ export class TaskDispatcher {
     );
   }
 
+  /** Claims refused as stale: said at most every few minutes, for they should not last. */
+  private noticeStale(reached: Reached[]): void {
+    const now = this.config.clock.now();
+    if (now - this.staleReported < REPEAT_FAILURE_EVERY) return;
+    this.staleReported = now;
+    this.logger.warn(
+      `Claims of ${reached.map((tick) => tick.task.name).join(', ')} reached Redis after this process stopped waiting ` +
+        `(more than commandTimeout ${this.config.commandTimeout} ms): refused, and made again`,
+    );
+  }
+
   /** The scheduler's time: the module clock, less a known offset of the host's clock from Redis's. */
   private now(): number {
     return this.config.clock.now() - this.offset;
   }
 
   /**
-   * Takes the offset of the host's clock from Redis's, measured by a claim sent at `sentAt`
-   * (host clock) that read `serverTime` on Redis; a slow answer says too little to judge by.
+   * Takes the offset of the host's clock from Redis's from a claim sent at `sentAt` (host
+   * clock) that read `serverTime` on Redis. When Redis ran it, the host's clock read
+   * between `sentAt` and now, so the offset lies between those bounds however slow the
+   * answer: a quick answer gives the estimate, a slow one can still prove it wrong.
    */
   private learnOffset(sentAt: number, serverTime: number): void {
     const receivedAt = this.config.clock.now();
-    if (receivedAt - sentAt > CLOCK_TOLERANCE) return;
-    const measured = (sentAt + receivedAt) / 2 - serverTime;
-    const offset = Math.abs(measured) > CLOCK_TOLERANCE ? Math.round(measured) : 0;
+    const low = sentAt - serverTime;
+    const high = receivedAt - serverTime;
+    this.measured =
+      high - low <= CLOCK_TOLERANCE
+        ? (low + high) / 2
+        : Math.min(Math.max(this.measured, low), high);
+    // Corrected beyond the tolerance, and dropped only well within it: a host near the
+    // bound does not flap between the two.
+    const beyond =
+      Math.abs(this.measured) > (this.offset === 0 ? CLOCK_TOLERANCE : CLOCK_TOLERANCE / 2);
+    const offset = beyond ? Math.round(this.measured) : 0;
     if (offset !== 0 && receivedAt - this.offsetReported >= REPEAT_FAILURE_EVERY) {
       this.offsetReported = receivedAt;
       this.logger.warn(

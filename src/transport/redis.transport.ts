@@ -31,7 +31,7 @@ if maxAhead then
   now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
 local out = {}
-if sentAt and now - sentAt > maxAge then
+if sentAt and maxAge and now - sentAt > maxAge then
   -- Sent longer ago than its sender waits for an answer: nobody hears it, so it claims nothing.
   for i = 1, #ARGV - 4, 4 do
     out[#out + 1] = -2
