@@ -94,7 +94,9 @@ export class TaskOrchestrator
     await Promise.all([this.jobs.stopWorkers(grace), this.runner.drain(grace)]);
     // Runs still going past the grace are abandoned: free their locks now, while the
     // connection is open, rather than leave them held until their ttl runs out.
-    const released = await this.locks.releaseAll();
+    const released = await this.locks.releaseAll(
+      new Error(`abandoned: still running when the shutdown grace (${grace} ms) ended`),
+    );
     if (released) {
       this.logger.warn(
         `Released ${released} lock(s) of run(s) still in flight after the shutdown grace`,

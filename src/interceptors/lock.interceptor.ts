@@ -45,12 +45,17 @@ export class LockInterceptor implements TaskInterceptor {
       let lost = false;
       let kept;
       try {
-        kept = await this.locks.keep(keyOf(run.args), ttl, (error) => {
-          lost = true;
-          count('extend');
-          this.logger.warn(`Task "${task.name}": ${error.message}; its run's signal is aborted`);
-          run.abort(error);
-        });
+        kept = await this.locks.keep(
+          keyOf(run.args),
+          ttl,
+          (error) => {
+            lost = true;
+            count('extend');
+            this.logger.warn(`Task "${task.name}": ${error.message}; its run's signal is aborted`);
+            run.abort(error);
+          },
+          (reason) => run.abort(reason),
+        );
       } catch (error) {
         if (!(error instanceof LockUnavailableError)) throw error;
         if (settings.failOpen) {

@@ -21,8 +21,8 @@ export interface KeptLock {
  */
 @Injectable()
 export class InteractorsLocks {
-  /** Locks kept now (acquired, not yet released). */
-  private readonly held = new Set<KeptLock>();
+  /** Locks of task runs kept now, each with what to tell its run when it is abandoned. */
+  private readonly held = new Map<KeptLock, (reason: Error) => void>();
 
   constructor(@Inject(INTERACTORS_LOCKS) private readonly backend: LockBackend) {}
 
@@ -48,13 +48,16 @@ export class InteractorsLocks {
 
   /**
    * Acquires once and keeps the lock extended every ttl/3 until released. A failed
-   * extension stops the loop (no tight retries) and calls `onLost`.
+   * extension stops the loop (no tight retries) and calls `onLost`. A lock kept for a task
+   * run passes `onAbandoned`: `releaseAll()` (shutdown past the grace) tells it and frees
+   * the lock; locks taken otherwise (`withLock`) are left to their holders.
    * @internal
    */
   async keep(
     key: string,
     ttl: number,
     onLost: (error: LockLostError) => void,
+    onAbandoned?: (reason: Error) => void,
   ): Promise<KeptLock | undefined> {
     const lease = await this.backend.tryAcquire(key, ttl);
     if (!lease) return undefined;
@@ -81,21 +84,22 @@ export class InteractorsLocks {
           return lease.release();
         })()),
     };
-    this.held.add(kept);
+    if (onAbandoned) this.held.set(kept, onAbandoned);
     return kept;
   }
 
   /**
-   * Releases every lock still held: at shutdown, after the grace, those of runs left
-   * running. A process about to exit must not leave them to expire by their ttl (30 s by
-   * default) and keep their tasks `locked` cluster-wide meanwhile. Their `call()`s go on
-   * until the process exits, so they may overlap the next holder's run for that long.
-   * Resolves to how many locks it released.
+   * Releases the locks of task runs still going: at shutdown, after the grace. A process
+   * about to exit must not leave them to expire by their ttl (30 s by default) and keep
+   * their tasks `locked` cluster-wide meanwhile. Each run's signal is aborted first; its
+   * `call()` may go on until the process exits, so it may overlap the next holder's run
+   * for that long. Resolves to how many locks it released.
    * @internal
    */
-  async releaseAll(): Promise<number> {
+  async releaseAll(reason: Error): Promise<number> {
     const held = [...this.held];
-    await Promise.all(held.map((kept) => kept.release().catch(() => undefined)));
+    for (const [, onAbandoned] of held) onAbandoned(reason);
+    await Promise.all(held.map(([kept]) => kept.release().catch(() => undefined)));
     return held.length;
   }
 }
