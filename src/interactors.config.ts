@@ -141,12 +141,18 @@ export function resolveConfig(
         `queue "${name}": concurrency ${String(concurrency)} must be a whole number ≥ 1`,
       );
     }
-    for (const key of ['lockDuration', 'stalledInterval', 'maxStalledCount'] as const) {
-      const value = settings[key];
-      const least = key === 'maxStalledCount' ? 0 : 1;
-      if (value !== undefined && (!Number.isInteger(value) || value < least)) {
+    // Timers past 2^31-1 ms fire at once in Node (BullMQ's stalled check would spin), and
+    // a lock shorter than half a second stalls every job that awaits anything.
+    const bounds = {
+      lockDuration: [500, MAX_TIMEOUT, ' (milliseconds)'],
+      stalledInterval: [500, MAX_TIMEOUT, ' (milliseconds)'],
+      maxStalledCount: [0, 1_000, ''],
+    } as const;
+    for (const [key, [least, most, unit]] of Object.entries(bounds)) {
+      const value = settings[key as keyof typeof bounds];
+      if (value !== undefined && (!Number.isInteger(value) || value < least || value > most)) {
         problems.push(
-          `queue "${name}": ${key} ${String(value)} must be a whole number ≥ ${least}${key === 'maxStalledCount' ? '' : ' (milliseconds)'}`,
+          `queue "${name}": ${key} ${String(value)} must be a whole number from ${least} to ${most}${unit}`,
         );
       }
     }
@@ -282,7 +288,21 @@ function parsesAsRedisUrl(url: string): boolean {
       ? `redis:${url}`
       : `redis://${url}`;
   if (!URL.canParse(full)) return false;
-  return !scheme || /^\/?\d*$/.test(new URL(full).pathname);
+  const parsed = new URL(full);
+  // A `#` or an `@` after the host is a password cut short (`redis://u:12#34@host`), and a
+  // password that does not decode could not be scrubbed from what is printed.
+  if (parsed.hash || parsed.search.includes('@') || !decodes(parsed.password)) return false;
+  if (!decodes(parsed.username)) return false;
+  return !scheme || /^\/?\d*$/.test(parsed.pathname);
+}
+
+function decodes(text: string): boolean {
+  try {
+    decodeURIComponent(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function parseList(value: string | undefined): string[] | undefined {

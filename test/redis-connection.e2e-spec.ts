@@ -3,6 +3,7 @@ import { inspect } from 'node:util';
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { resolveConfig } from '../src/interactors.config.js';
 import {
   Interactor,
   Interactors,
@@ -210,6 +211,21 @@ describe('an unreachable Redis', () => {
     // Parsed as is, `Pa55` (of the password) would be the host named in the error.
     expect(everything).not.toContain('Pa55');
     expect(everything).not.toContain('S3nt!nel');
+  });
+
+  it.for([
+    'redis://default:12#34secret@127.0.0.1:6379',
+    'redis://default:6380?x=secret@127.0.0.1',
+    'redis://:p%zzsecret@127.0.0.1:6379',
+  ])('refuses %s (a password cut short or undecodable) at option validation', (url) => {
+    let error: unknown;
+    try {
+      resolveConfig({ redis: url }, undefined, undefined, {});
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(InvalidModuleOptionsError);
+    expect(describeError(error)).not.toContain('secret');
   });
 
   it('leaves no client behind after the failed boot: nothing keeps reconnecting to that port', async () => {

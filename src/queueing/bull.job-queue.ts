@@ -216,8 +216,11 @@ export class BullJobQueue implements JobQueue {
         );
         // BullMQ's close(true) after a close() in progress only returns that close, which
         // still waits for the jobs: it would force nothing and cost FORCED_CLOSE_MS. Drop
-        // the worker's connections instead (bounded: Redis may be away).
-        await within(worker.disconnect(), FORCED_CLOSE_MS);
+        // the worker's connections instead (bounded: Redis may be away) — but only when
+        // they are ours: the worker's main connection is the shared client itself, and an
+        // app's own client (reused from @nestjs/bullmq) is the app's to close. Then the
+        // abandoned jobs go back when the process exits.
+        if (this.connection.owned) await within(worker.disconnect(), FORCED_CLOSE_MS);
       }),
     );
   }

@@ -22,9 +22,16 @@ export function redisSecrets(input: RedisConnection): string[] {
   if (typeof input === 'string') {
     try {
       const url = new URL(input);
-      // ioredis also reads `?password=` from the query.
+      // ioredis also reads `?password=` from the query. Each form on its own, so that one
+      // that does not decode still leaves the raw one scrubbed.
       const query = url.searchParams.get('password') ?? '';
-      return [url.password, decodeURIComponent(url.password), query].filter(Boolean);
+      let decoded = '';
+      try {
+        decoded = decodeURIComponent(url.password);
+      } catch {
+        // kept raw only
+      }
+      return [url.password, decoded, query].filter(Boolean);
     } catch {
       return [];
     }
