@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidModuleOptionsError } from '../../src/index.js';
 import { resolveConfig } from '../../src/interactors.config.js';
 
-const problemsOf = (queues: Record<string, Record<string, unknown>>): string[] => {
+const problemsOf = (queues: Record<string, Record<string, unknown>>): readonly string[] => {
   try {
     resolveConfig({}, queues as never, undefined, {});
     return [];
