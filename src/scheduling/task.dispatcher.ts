@@ -200,7 +200,11 @@ export class TaskDispatcher {
       running: this.running,
       steppedAt: this.steppedAt,
       armedFor: this.armedFor,
-      slots: this.slots.map((slot) => ({ task: slot.task.name, nextDueAt: slot.nextDueAt })),
+      // On the module clock, as the probe reads it: ticks are timed `offset` from it.
+      slots: this.slots.map((slot) => ({
+        task: slot.task.name,
+        nextDueAt: slot.nextDueAt + this.offset,
+      })),
     };
   }
 
