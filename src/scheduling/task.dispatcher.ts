@@ -149,7 +149,7 @@ export class TaskDispatcher {
       last = await this.transport.claimRecords(scheduled.map((task) => task.name));
     } catch (error) {
       this.logger.error(
-        `Could not read the last claimed ticks; nothing missed while no scheduler ran is caught up: ${(error as Error).message}`,
+        `Could not read the last claimed ticks; nothing missed while no scheduler ran is caught up: ${scrub((error as Error).message, this.secrets)}`,
       );
     }
     const now = this.now();
