@@ -171,7 +171,8 @@ describe('Faults: task locks across processes', () => {
       for (const gone of lockGone) expect(gone).toBeLessThanOrEqual(TTL);
       // The next tick after the expiry: at most a second plus start-up later.
       for (const [i, next] of nextRun.entries()) {
-        expect(next).toBeGreaterThanOrEqual(lockGone[i]! - 50);
+        // lockGone is when the 5 ms poll saw it, which may lag the expiry under load.
+        expect(next).toBeGreaterThanOrEqual(lockGone[i]! - 250);
         expect(next).toBeLessThanOrEqual(TTL + 2_000);
       }
       expect(orphans).toEqual([]);

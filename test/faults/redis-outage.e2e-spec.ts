@@ -362,6 +362,7 @@ describe('Faults 7: Redis outages under a running cluster', () => {
 
       expect(figures.activeAtFreeze).toBeGreaterThan(0);
       expect(figures.tickResumeS).toBeLessThanOrEqual(RESUME_MS / 1000);
+      expect(figures.jobStartS).toBeLessThanOrEqual(RESUME_MS / 1000);
       expect(figures.jobResumeS).toBeLessThanOrEqual(RESUME_MS / 1000);
       expect({
         lost: figures.lost,
@@ -434,6 +435,7 @@ describe('Faults 7: Redis outages under a running cluster', () => {
         ticksLost: ticks.unfinished,
         tickDuplicates: ticks.ticks.duplicates,
         failedJobs: queue.failed,
+        unfinishedJobs: queue.unfinished,
         crashes,
         unhandled: escapes.length,
       },
@@ -452,7 +454,12 @@ describe('Faults 7: Redis outages under a running cluster', () => {
 
       expect(figures.activeAtKill).toBeGreaterThan(0);
       expect(figures.tickResumeS).toBeLessThanOrEqual(RESUME_MS / 1000);
+      // A start proves the workers took jobs from the restarted Redis again (an end alone
+      // could be a run that went on without it).
+      expect(figures.jobStartS).toBeLessThanOrEqual(RESUME_MS / 1000);
       expect(figures.jobResumeS).toBeLessThanOrEqual(RESUME_MS / 1000);
+      expect(figures.unfinishedJobs).toBe(0);
+      expect(figures.missedUncounted).toBe(0);
       expect({
         lost: figures.lost,
         followUpsLost: figures.followUpsLost,

@@ -169,11 +169,16 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   return sum;
 }
 
-/** Log lines that mean something escaped: unhandled rejections and uncaught exceptions. */
+/**
+ * Log lines that mean something escaped: unhandled rejections, uncaught exceptions, and
+ * error events nobody listened to (ioredis prints `Unhandled error event`).
+ */
 export function escapes(output: string): string[] {
   return output
     .split('\n')
     .filter((line) =>
-      /Unhandled rejection|uncaughtException|UnhandledPromiseRejection/i.test(line),
+      /Unhandled rejection|uncaughtException|UnhandledPromiseRejection|Unhandled error event/i.test(
+        line,
+      ),
     );
 }
