@@ -24,8 +24,12 @@ import type { JobQueue } from './queueing/job-queue.interface.js';
 import type { InteractorsConfig } from './interactors.config.js';
 import { TaskRunner } from './execution/task.runner.js';
 import { TaskDispatcher } from './scheduling/task.dispatcher.js';
+import { QUIT_WAIT_MS } from './transport/redis-connection.js';
 import { InteractorsLocks } from './locking/interactors.locks.js';
 import type { InteractorsTransport } from './transport/transport.interface.js';
+
+/** How long shutdown waits for the locks of abandoned runs to be released. */
+const RELEASE_WAIT = 500;
 
 /**
  * Owns start and stop order: nothing fires until every module is initialised; on
@@ -89,14 +93,24 @@ export class TaskOrchestrator
 
   async beforeApplicationShutdown(): Promise<void> {
     const grace = this.config.shutdownGrace;
+    // One deadline for every step, so that the process exits within about the grace.
+    const deadline = Date.now() + grace;
+    const left = () => Math.max(deadline - Date.now(), 0);
     // Ticks a wake already claimed are handed on before the wait for runs begins.
     await within(this.dispatcher.stop(), grace);
-    await Promise.all([this.jobs.stopWorkers(grace), this.runner.drain(grace)]);
+    const workers = this.jobs.stopWorkers(left());
+    await this.runner.drain(left());
     // Runs still going past the grace are abandoned: free their locks now, while the
-    // connection is open, rather than leave them held until their ttl runs out.
-    const released = await this.locks.releaseAll(
+    // connection is open, rather than leave them held until their ttl runs out. Bounded,
+    // and side by side with forcing the workers closed: a Redis that does not answer lets
+    // them expire anyway.
+    const abandoned = this.locks.releaseAll(
       new Error(`abandoned: still running when the shutdown grace (${grace} ms) ended`),
     );
+    const [released] = await Promise.all([
+      within(abandoned, RELEASE_WAIT).then((done) => (done ? abandoned : 0)),
+      workers,
+    ]);
     if (released) {
       this.logger.warn(
         `Released ${released} lock(s) of run(s) still in flight after the shutdown grace`,
@@ -106,7 +120,9 @@ export class TaskOrchestrator
 
   async onApplicationShutdown(): Promise<void> {
     this.releaseRejectionGuard();
-    await Promise.all([this.history.flush(), this.paused.close()]);
-    await Promise.all([this.jobs.close(), this.transport.close()]);
+    // The last history records need the connection; a Redis that does not answer loses them
+    // rather than hold the exit.
+    await within(this.history.flush(), QUIT_WAIT_MS);
+    await Promise.all([this.paused.close(), this.jobs.close(), this.transport.close()]);
   }
 }

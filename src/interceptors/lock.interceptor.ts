@@ -5,6 +5,7 @@ import { LOGGER_CONTEXT } from '../interactors.constants.js';
 import { TaskLogger } from '../execution/task-logger.js';
 import { InteractorsLocks } from '../locking/interactors.locks.js';
 import { InteractorsMetrics } from '../metrics/interactors.metrics.js';
+import type { RunResult } from '../execution/run-result.js';
 import { OutageLog } from '../utils/outage-log.js';
 import { finish, type RunStep, type TaskInterceptor } from './task-interceptor.interface.js';
 
@@ -79,11 +80,16 @@ export class LockInterceptor implements TaskInterceptor {
             `Task "${task.name}": releasing its lock failed (${error.message}); it expires within ${ttl} ms`,
           );
         });
-      const result = await next(run);
-      // call() may outlive a timeout: keep the lock until it really settles.
-      if (result.outcome === 'timeout') void run.settled.then(release);
-      else await release();
-      return result;
+      let result: RunResult | undefined;
+      try {
+        result = await next(run);
+        return result;
+      } finally {
+        // call() may outlive a timeout: keep the lock until it really settles. Released
+        // too when a later step throws, or its extension loop would hold it for ever.
+        if (result?.outcome === 'timeout') void run.settled.then(release);
+        else await release();
+      }
     };
   }
 

@@ -23,6 +23,8 @@ export interface KeptLock {
 export class InteractorsLocks {
   /** Locks of task runs kept now, each with what to tell its run when it is abandoned. */
   private readonly held = new Map<KeptLock, (reason: Error) => void>();
+  /** Set by `releaseAll()`: a task run's lock acquired after it would be left to its ttl. */
+  private abandoned: Error | undefined;
 
   constructor(@Inject(INTERACTORS_LOCKS) private readonly backend: LockBackend) {}
 
@@ -61,6 +63,12 @@ export class InteractorsLocks {
   ): Promise<KeptLock | undefined> {
     const lease = await this.backend.tryAcquire(key, ttl);
     if (!lease) return undefined;
+    if (onAbandoned && this.abandoned) {
+      // Acquired while shutdown released the others (the acquire was on its way): nobody
+      // would release this one, so it is given back at once and the run told why.
+      await lease.release().catch(() => undefined);
+      throw this.abandoned;
+    }
     let timer: NodeJS.Timeout | undefined;
     let stopped = false;
     let released: Promise<void> | undefined;
@@ -97,6 +105,7 @@ export class InteractorsLocks {
    * @internal
    */
   async releaseAll(reason: Error): Promise<number> {
+    this.abandoned = reason;
     const held = [...this.held];
     for (const [, onAbandoned] of held) onAbandoned(reason);
     await Promise.all(held.map(([kept]) => kept.release().catch(() => undefined)));

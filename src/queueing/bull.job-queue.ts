@@ -3,7 +3,7 @@ import { DelayedError, UnrecoverableError, type JobType, type Queue } from 'bull
 import type { Redis } from 'ioredis';
 import type { InteractorsConfig, WorkerSettings } from '../interactors.config.js';
 import { OutageLog } from '../utils/outage-log.js';
-import { redisSecrets, scrub } from '../transport/redis-connection.js';
+import { QUIT_WAIT_MS, redisSecrets, scrub } from '../transport/redis-connection.js';
 import { within } from '../utils/within.js';
 import { LOGGER_CONTEXT } from '../interactors.constants.js';
 import { UnreadableData, type JobEnvelope } from './job-envelope.js';
@@ -16,8 +16,6 @@ import type {
 } from './job-queue.interface.js';
 import { WatchedWorker } from './watched-worker.js';
 
-/** How long closing waits for a connection that may be gone. */
-const FORCED_CLOSE_MS = 2_000;
 /** How long a scrape waits for queue depths. */
 const DEPTH_TIMEOUT_MS = 1_000;
 
@@ -215,23 +213,22 @@ export class BullJobQueue implements JobQueue {
           `Worker of queue "${worker.name}" did not close within ${graceMs} ms (jobs still running, or Redis unreachable); forcing it`,
         );
         // BullMQ's close(true) after a close() in progress only returns that close, which
-        // still waits for the jobs: it would force nothing and cost FORCED_CLOSE_MS. Drop
+        // still waits for the jobs: it would force nothing and cost QUIT_WAIT_MS. Drop
         // the worker's connections instead (bounded: Redis may be away) — but only when
         // they are ours: the worker's main connection is the shared client itself, and an
         // app's own client (reused from @nestjs/bullmq) is the app's to close. Then the
         // abandoned jobs go back when the process exits.
-        if (this.connection.owned) await within(worker.disconnect(), FORCED_CLOSE_MS);
+        if (this.connection.owned) await within(worker.disconnect(), QUIT_WAIT_MS);
       }),
     );
   }
 
   private async closeQueues(): Promise<void> {
     await this.stopWorkers(0);
-    await within(
-      Promise.all([...this.queues.values()].map((queue) => queue.close())),
-      FORCED_CLOSE_MS,
-    );
-    if (this.connection.owned && !(await within(this.connection.client.quit(), FORCED_CLOSE_MS))) {
+    // One bound for the queues and the connection: a frozen Redis answers neither.
+    const queues = Promise.all([...this.queues.values()].map((queue) => queue.close()));
+    const quit = this.connection.owned ? queues.then(() => this.connection.client.quit()) : queues;
+    if (!(await within(quit, QUIT_WAIT_MS)) && this.connection.owned) {
       this.connection.client.disconnect();
     }
   }

@@ -266,9 +266,11 @@ export class TaskDispatcher {
           ? {
               maxAhead: CLOCK_TOLERANCE,
               sentAt: sentAt - this.offset,
-              // Past the command timeout the answer is unheard; the tolerance covers the
-              // offset's own error.
-              maxAge: this.config.commandTimeout + CLOCK_TOLERANCE,
+              // Past the command timeout the answer is unheard. The offset may be wrong by
+              // up to the tolerance either way, so the bound stays that far inside the
+              // timeout (a claim refused in error is only made again); the floor keeps a
+              // short commandTimeout from refusing every claim of a host behind Redis.
+              maxAge: Math.max(this.config.commandTimeout - CLOCK_TOLERANCE, 2 * CLOCK_TOLERANCE),
             }
           : undefined,
       );
@@ -278,12 +280,15 @@ export class TaskDispatcher {
     }
     const serverTime = claims[0]?.serverTime;
     if (serverTime !== undefined) this.learnOffset(sentAt, serverTime);
-    if (this.failures.count) {
-      this.logger.log(
-        `Claiming ticks works again (after ${this.failures.count} failed attempt(s))`,
-      );
+    // A claim refused as stale claimed nothing: the outage it came from is not over yet.
+    if (!claims.every((claim) => claim.stale)) {
+      if (this.failures.count) {
+        this.logger.log(
+          `Claiming ticks works again (after ${this.failures.count} failed attempt(s))`,
+        );
+      }
+      this.failures = { count: 0, since: 0, reported: 0 };
     }
-    this.failures = { count: 0, since: 0, reported: 0 };
     // Refused as early: the tick is claimed again when Redis's clock reaches it. Refused as
     // stale (it reached Redis after this process stopped waiting): claimed again soon.
     for (const [i, { slot, dueAt }] of reached.entries()) {

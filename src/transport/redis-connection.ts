@@ -1,6 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { RedisConnectionError } from '../errors/redis-connection.error.js';
 import type { RedisConnection } from '../interfaces/module-options.interface.js';
+import { within } from '../utils/within.js';
 
 /** `host:port` (or the socket path) of a connection, never its credentials. @internal */
 export function describeRedis(input: RedisConnection): string {
@@ -93,4 +94,15 @@ export async function connectRedis(
     clearTimeout(timer);
     client.off('error', onError);
   }
+}
+
+/**
+ * How long closing waits for Redis to acknowledge QUIT. A frozen or vanished server never
+ * does: past this the socket is dropped, so shutdown stays within its grace. @internal
+ */
+export const QUIT_WAIT_MS = 500;
+
+/** QUIT, or past `ms` a plain disconnect (nothing is lost: QUIT only waits for replies). @internal */
+export async function quitWithin(client: Redis, ms = QUIT_WAIT_MS): Promise<void> {
+  if (!(await within(client.quit(), ms))) client.disconnect();
 }

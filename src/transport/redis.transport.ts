@@ -8,6 +8,7 @@ import type {
   TaskFacts,
   TickClaim,
 } from './transport.interface.js';
+import { quitWithin } from './redis-connection.js';
 
 // One hash field per task holds its last claimed instant (a plain number, as earlier
 // versions wrote and read it), so the key set stays bounded and claims are monotonic per
@@ -226,7 +227,7 @@ export class RedisTransport implements InteractorsTransport {
     await subscriber.connect();
     await subscriber.subscribe(this.pausedKey);
     return async () => {
-      await subscriber.quit().catch(() => subscriber.disconnect());
+      await quitWithin(subscriber);
     };
   }
 
@@ -255,6 +256,6 @@ export class RedisTransport implements InteractorsTransport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.client.quit().catch(() => this.client.disconnect());
+    await quitWithin(this.client);
   }
 }
