@@ -47,7 +47,9 @@ export class RedisLockBackend implements LockBackend {
           await current.release();
         } catch (error) {
           const votes = await votesAgainst(error);
-          throw new Error((votes[0] ?? (error as Error))?.message ?? String(error));
+          throw new Error((votes[0] ?? (error as Error))?.message ?? String(error), {
+            cause: error,
+          });
         }
       },
     };

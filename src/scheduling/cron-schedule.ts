@@ -282,7 +282,8 @@ export function cronMistake(expression: string): string | undefined {
 /** Whether the runtime knows an IANA time zone name. @internal */
 export function isKnownTimeZone(timeZone: string): boolean {
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
+    // The formatter throws a RangeError for a zone the runtime's tz data does not have.
+    Intl.DateTimeFormat('en-US', { timeZone });
     return true;
   } catch {
     return false;

@@ -51,7 +51,7 @@ describe('lock smoke', () => {
           a.get(Interactors).run(Slow),
           (useRedis ? b : a).get(Interactors).run(Slow),
         ]);
-        expect(results.map((r) => r.outcome).sort()).toEqual(['locked', 'success']);
+        expect(results.map((r) => r.outcome).toSorted()).toEqual(['locked', 'success']);
         const again = await a.get(Interactors).run(Slow);
         expect(again.outcome).toBe('success');
         expect(tokens.length).toBe(2);

@@ -3,7 +3,6 @@
  * a resume of a task that was not paused (which must not silence its staleness).
  */
 import type { INestApplication } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   Interactor,
