@@ -14,8 +14,9 @@ export interface QueueSettings {
   concurrency?: number;
   /**
    * How long, in ms, a job stays locked to its worker between renewals (BullMQ's
-   * `lockDuration`). A job whose worker died is re-delivered at most about
-   * `lockDuration + stalledInterval` later. @default 30000
+   * `lockDuration`). A job whose worker died is re-delivered about
+   * `lockDuration + stalledInterval` later (at worst one more `stalledInterval`, when BullMQ's
+   * stall check skips a round). @default 30000
    */
   lockDuration?: number;
   /** How often, in ms, workers look for stalled jobs (BullMQ's `stalledInterval`). @default 30000 */
