@@ -96,17 +96,22 @@ export class TaskOrchestrator
     // One deadline for every step, so that the process exits within about the grace.
     const deadline = Date.now() + grace;
     const left = () => Math.max(deadline - Date.now(), 0);
-    // Ticks a wake already claimed are handed on before the wait for runs begins.
+    // Nothing new starts from here: the workers stop fetching jobs while the dispatcher
+    // hands on the ticks a wake already claimed (a slow Redis can hold a claim for up to
+    // its commandTimeout; the workers must not go on fetching meanwhile).
+    const workers = this.jobs.stopWorkers(grace);
     await within(this.dispatcher.stop(), grace);
-    const workers = this.jobs.stopWorkers(left());
-    await this.runner.drain(left());
+    const stillRunning = await this.runner.drain(left(), grace);
     // Runs still going past the grace are abandoned: free their locks now, while the
     // connection is open, rather than leave them held until their ttl runs out. Bounded,
     // and side by side with forcing the workers closed: a Redis that does not answer lets
-    // them expire anyway.
-    const abandoned = this.locks.releaseAll(
-      new Error(`abandoned: still running when the shutdown grace (${grace} ms) ended`),
-    );
+    // them expire anyway. Within the grace nothing is released: a run that is still
+    // going keeps its lock.
+    const abandoned = stillRunning
+      ? this.locks.releaseAll(
+          new Error(`abandoned: still running when the shutdown grace (${grace} ms) ended`),
+        )
+      : Promise.resolve(0);
     const [released] = await Promise.all([
       within(abandoned, RELEASE_WAIT).then((done) => (done ? abandoned : 0)),
       workers,

@@ -89,10 +89,17 @@ export class TaskRunner {
     return request.settle ? tracked.then(() => result) : result;
   }
 
-  /** Waits for runs in flight, at most `graceMs`; resolves to how many were still running. */
-  async drain(graceMs: number): Promise<number> {
-    if (this.inFlight.size === 0) return 0;
-    await within(Promise.allSettled(this.inFlight), graceMs);
+  /**
+   * Waits for runs in flight, those that start meanwhile included, at most `waitMs`;
+   * resolves to how many were still running. `graceMs` is the grace the warning names.
+   */
+  async drain(waitMs: number, graceMs = waitMs): Promise<number> {
+    const deadline = Date.now() + waitMs;
+    // A run may start while others end (an HTTP request, a job fetched a moment late):
+    // wait for each wave until none is left or the time is up.
+    while (this.inFlight.size && Date.now() < deadline) {
+      await within(Promise.allSettled(this.inFlight), deadline - Date.now());
+    }
     if (this.inFlight.size) {
       this.logger.warn(
         `${this.inFlight.size} run(s) still in flight after the ${graceMs} ms shutdown grace`,
