@@ -11,6 +11,7 @@ import type {
 import { systemClock, type Clock } from './scheduling/clock.js';
 import { isStringList } from './task/task-options.validation.js';
 import { MAX_TIMEOUT } from './utils/within.js';
+import { readRedisUrl } from './transport/redis-connection.js';
 import type { Registry } from 'prom-client';
 
 /** The module options after defaults, environment overrides and validation. @internal */
@@ -279,21 +280,18 @@ export function resolveConfig(
  * an unencoded password (`redis://:pa@ss/word@host` would connect to host `ss`, whose name
  * — part of the password — would then be printed as the target).
  */
-function parsesAsRedisUrl(url: string): boolean {
-  if (/^\d+$/.test(url) || (url.startsWith('/') && !url.startsWith('//'))) return true;
-  const scheme = /^rediss?:\/\//i.test(url) || url.startsWith('//');
-  const full = /^rediss?:\/\//i.test(url)
-    ? url
-    : url.startsWith('//')
-      ? `redis:${url}`
-      : `redis://${url}`;
-  if (!URL.canParse(full)) return false;
-  const parsed = new URL(full);
+function parsesAsRedisUrl(input: string): boolean {
+  if (/^\d+$/.test(input) || (input.startsWith('/') && !input.startsWith('//'))) return true;
+  const read = readRedisUrl(input);
+  if (!read) return false;
+  const { url, scheme } = read;
   // A `#` or an `@` after the host is a password cut short (`redis://u:12#34@host`), and a
   // password that does not decode could not be scrubbed from what is printed.
-  if (parsed.hash || parsed.search.includes('@') || !decodes(parsed.password)) return false;
-  if (!decodes(parsed.username)) return false;
-  return !scheme || /^\/?\d*$/.test(parsed.pathname);
+  if (url.hash || url.search.includes('@') || !decodes(url.password)) return false;
+  if (!decodes(url.username)) return false;
+  // Without a scheme ioredis takes a path for a socket path: `:pa@ss/word@host` would
+  // connect to the socket `/word@host` — part of the password, then printed.
+  return scheme ? /^\/?\d*$/.test(url.pathname) : url.pathname === '' || url.pathname === '/';
 }
 
 function decodes(text: string): boolean {

@@ -3,15 +3,27 @@ import { RedisConnectionError } from '../errors/redis-connection.error.js';
 import type { RedisConnection } from '../interfaces/module-options.interface.js';
 import { within } from '../utils/within.js';
 
+/**
+ * A Redis URL read as ioredis reads it (`redis://` / `rediss://`, `//host`, or a bare
+ * `host:port` given a `redis://` scheme); undefined for a port number, a socket path or
+ * what does not parse. One reading for describing, scrubbing and checking a URL, so that
+ * none of them can see a password where another sees a host. @internal
+ */
+export function readRedisUrl(input: string): { url: URL; scheme: boolean } | undefined {
+  if (/^\d+$/.test(input) || (input.startsWith('/') && !input.startsWith('//'))) return undefined;
+  const scheme = /^rediss?:\/\//i.test(input);
+  const full = scheme ? input : input.startsWith('//') ? `redis:${input}` : `redis://${input}`;
+  if (!URL.canParse(full)) return undefined;
+  return { url: new URL(full), scheme: scheme || input.startsWith('//') };
+}
+
 /** `host:port` (or the socket path) of a connection, never its credentials. @internal */
 export function describeRedis(input: RedisConnection): string {
   if (typeof input === 'string') {
-    try {
-      const url = new URL(input);
-      return `${url.hostname}:${url.port || 6379}`;
-    } catch {
-      return 'an unparsable Redis URL';
-    }
+    if (/^\d+$/.test(input)) return `localhost:${input}`;
+    if (input.startsWith('/') && !input.startsWith('//')) return input.split('?')[0]!;
+    const read = readRedisUrl(input);
+    return read ? `${read.url.hostname}:${read.url.port || 6379}` : 'an unparsable Redis URL';
   }
   const options: RedisOptions = input instanceof Redis ? input.options : input;
   if (options.path) return options.path;
@@ -21,21 +33,24 @@ export function describeRedis(input: RedisConnection): string {
 /** The password of a connection, so that it can be scrubbed from any text we emit. @internal */
 export function redisSecrets(input: RedisConnection): string[] {
   if (typeof input === 'string') {
-    try {
-      const url = new URL(input);
-      // ioredis also reads `?password=` from the query. Each form on its own, so that one
-      // that does not decode still leaves the raw one scrubbed.
-      const query = url.searchParams.get('password') ?? '';
-      let decoded = '';
-      try {
-        decoded = decodeURIComponent(url.password);
-      } catch {
-        // kept raw only
-      }
-      return [url.password, decoded, query].filter(Boolean);
-    } catch {
-      return [];
+    const url = readRedisUrl(input)?.url;
+    if (!url) {
+      // A socket path may carry ?password= too.
+      const query = input.includes('?')
+        ? new URLSearchParams(input.slice(input.indexOf('?') + 1))
+        : undefined;
+      return [query?.get('password') ?? ''].filter(Boolean);
     }
+    // ioredis also reads `?password=` from the query. Each form on its own, so that one
+    // that does not decode still leaves the raw one scrubbed.
+    const query = url.searchParams.get('password') ?? '';
+    let decoded = '';
+    try {
+      decoded = decodeURIComponent(url.password);
+    } catch {
+      // kept raw only
+    }
+    return [url.password, decoded, query].filter(Boolean);
   }
   const options: RedisOptions = input instanceof Redis ? input.options : input;
   return [options.password, options.sentinelPassword].filter((secret): secret is string =>
