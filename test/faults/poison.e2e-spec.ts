@@ -300,10 +300,12 @@ describe('Faults: poison input', () => {
       // Poisoned run: the same flow, with every poison job spread between the healthy ones.
       const poisons = [...namedPoison(), ...fuzzedPoison(FUZZ, SEED)];
       const perSlot = Math.ceil(poisons.length / HEALTHY);
-      // Data that is not JSON at all: added delayed, then overwritten before it is due.
+      const UNREADABLE_DELAY = 3_000;
+      // Data that is not JSON at all: added delayed, then overwritten before it is due (a
+      // few seconds ahead: a loaded machine must not let it run with its good data first).
       const unreadable = await queue.add('PoisonTarget', envelope('PoisonTarget', '[]'), {
         attempts: 5,
-        delay: 500,
+        delay: UNREADABLE_DELAY,
       });
       await raw.hset(`${scenario.prefix}:default:${unreadable.id}`, 'data', '{not json\xff');
       const poisonJobs = [
@@ -376,7 +378,7 @@ describe('Faults: poison input', () => {
         'unclear reasons': unclear,
         'poison runs let through': letThrough,
         'raw non-JSON data': unreadableJob?.finishedOn
-          ? `${states.get(unreadable.id!)} after ${unreadableJob.finishedOn - (unreadableJob.timestamp + 500)} ms, attemptsMade ${unreadableJob.attemptsMade}`
+          ? `${states.get(unreadable.id!)} after ${unreadableJob.finishedOn - (unreadableJob.timestamp + UNREADABLE_DELAY)} ms, attemptsMade ${unreadableJob.attemptsMade}`
           : `${states.get(unreadable.id!)}, not readable`,
         'prototype changes': changes.length,
         'healthy completed': `${HEALTHY * 2 - healthy.lost} of ${HEALTHY * 2}`,

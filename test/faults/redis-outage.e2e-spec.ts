@@ -128,11 +128,58 @@ class Probes {
     return {
       readyProbesDuring: during.length,
       readyUpDuring: during.filter((probe) => probe.status === 200).length,
+      // Anything but 503 (no answer, a 500) would not be "Redis down, said".
+      readyNot503During: during.filter((probe) => probe.status !== 503).length,
       readyAgainS: again ? seconds(again.at - to) : 'never',
       liveProbes: this.live.length,
       liveDown: this.live.filter((probe) => probe.status !== 200).length,
     };
   }
+}
+
+/** Probes of every app; figures summed over them (each app must say Redis is down). */
+class AllProbes {
+  private readonly each: Probes[];
+  constructor(apps: FaultApp[]) {
+    this.each = apps.map((app) => new Probes(app));
+  }
+  async stop(): Promise<void> {
+    await Promise.all(this.each.map((probes) => probes.stop()));
+  }
+  figures(from: number, to: number) {
+    const all = this.each.map((probes) => probes.figures(from, to));
+    const sum = (
+      key: 'readyProbesDuring' | 'readyUpDuring' | 'readyNot503During' | 'liveProbes' | 'liveDown',
+    ) => all.reduce((total, each) => total + each[key], 0);
+    const again = all.map((each) => each.readyAgainS);
+    return {
+      readyProbesDuring: sum('readyProbesDuring'),
+      readyUpDuring: sum('readyUpDuring'),
+      readyNot503During: sum('readyNot503During'),
+      // The slowest app's return to 200.
+      readyAgainS: again.includes('never') ? 'never' : Math.max(...(again as number[])),
+      liveProbes: sum('liveProbes'),
+      liveDown: sum('liveDown'),
+    };
+  }
+}
+
+/**
+ * Which processes came back by themselves: schedulers that said their claims work again,
+ * and workers that started a job within RESUME_MS of `since` (a first resume by one
+ * process could hide another that never recovered).
+ */
+function perProcess(scenario: Scenario, workers: FaultApp[], since: number) {
+  const runs = [...scenario.records.runs('FaultJob'), ...scenario.records.runs('FaultTick')];
+  return {
+    schedulersBack: workers.filter((app) => app.output().includes('Claiming ticks works again'))
+      .length,
+    workersBack: workers.filter((app) =>
+      runs.some(
+        (run) => run.pid === app.pid && run.start >= since && run.start <= since + RESUME_MS,
+      ),
+    ).length,
+  };
 }
 
 /** Ms as seconds to a tenth; 'never' for Infinity (nothing happened after the instant). */
@@ -244,7 +291,8 @@ describe('Faults 7: Redis outages under a running cluster', () => {
       const { scenario, workers } = await world(prefix);
       const from = secondAfter(2_000);
       await sleep(from - Date.now() + 3_000);
-      const probes = new Probes(workers[0]!);
+      const probes = new AllProbes(workers);
+      context.onTestFinished(() => probes.stop());
       await sleep(1_500);
 
       const frozeAt = Date.now();
@@ -262,6 +310,7 @@ describe('Faults 7: Redis outages under a running cluster', () => {
       const { crashes, escapes } = await end(scenario);
       const figures = {
         freezeS: seconds(thawedAt - frozeAt),
+        ...perProcess(scenario, workers, thawedAt),
         tickResumeS: resume(firstAfter(runs, thawedAt, 'start')),
         jobResumeS: resume(firstAfter(runs, thawedAt, 'end')),
         ticks: ticks.ticks.ticks,
@@ -281,6 +330,7 @@ describe('Faults 7: Redis outages under a running cluster', () => {
 
       expect(figures.tickResumeS).toBeLessThanOrEqual(RESUME_MS / 1000);
       expect(figures.jobResumeS).toBeLessThanOrEqual(RESUME_MS / 1000);
+      expect(figures.schedulersBack).toBe(WORKERS);
       // The ticks of the freeze are missed and every one counted, never run twice; a tick
       // job never vanishes. (Timed-out claims landing at the thaw are refused as stale, so
       // none can win a tick unheard and hide the gap before it.)
@@ -293,8 +343,9 @@ describe('Faults 7: Redis outages under a running cluster', () => {
       });
       expect(queue.failedReasons).toEqual([]);
       expect(figures.unfinishedJobs).toBe(0);
-      expect(figures.readyProbesDuring).toBeGreaterThanOrEqual(10);
+      expect(figures.readyProbesDuring).toBeGreaterThanOrEqual(10 * WORKERS);
       expect(figures.readyUpDuring).toBe(0);
+      expect(figures.readyNot503During).toBe(0);
       expect(figures.readyAgainS).toBeLessThanOrEqual(RESUME_MS / 1000);
       expect(figures.liveDown).toBe(0);
       expect({ crashes, escapes }).toEqual({ crashes: 0, escapes: [] });
@@ -309,7 +360,8 @@ describe('Faults 7: Redis outages under a running cluster', () => {
       const { scenario, workers } = await world(prefix);
       const from = secondAfter(2_000);
       await sleep(from - Date.now() + 1_000);
-      const probes = new Probes(workers[0]!);
+      const probes = new AllProbes(workers);
+      context.onTestFinished(() => probes.stop());
       await produce(scenario);
       // Into the jobs' first round: the follow-ups of the first jobs are being enqueued.
       await sleep(FOLLOW_UP_AT + 200);
@@ -336,6 +388,7 @@ describe('Faults 7: Redis outages under a running cluster', () => {
       const figures = {
         freezeS: seconds(thawedAt - frozeAt),
         activeAtFreeze,
+        ...perProcess(scenario, workers, thawedAt),
         jobStartS: resume(firstAfter(jobRuns, thawedAt, 'start')),
         tickResumeS: resume(firstAfter(scenario.records.runs('FaultTick'), thawedAt, 'start')),
         jobResumeS: resume(firstAfter(jobRuns, thawedAt, 'end')),
@@ -361,6 +414,10 @@ describe('Faults 7: Redis outages under a running cluster', () => {
       report(context, '7. Redis frozen 30 s, jobs active', figures);
 
       expect(figures.activeAtFreeze).toBeGreaterThan(0);
+      expect({ schedulersBack: figures.schedulersBack, workersBack: figures.workersBack }).toEqual({
+        schedulersBack: WORKERS,
+        workersBack: WORKERS,
+      });
       expect(figures.tickResumeS).toBeLessThanOrEqual(RESUME_MS / 1000);
       expect(figures.jobStartS).toBeLessThanOrEqual(RESUME_MS / 1000);
       expect(figures.jobResumeS).toBeLessThanOrEqual(RESUME_MS / 1000);
@@ -380,8 +437,9 @@ describe('Faults 7: Redis outages under a running cluster', () => {
       expect(figures.missed).toBeGreaterThan(0);
       expect(figures.missedCounted).toBeGreaterThan(0);
       expect(figures.missedUncounted).toBe(0);
-      expect(figures.readyProbesDuring).toBeGreaterThanOrEqual(10);
+      expect(figures.readyProbesDuring).toBeGreaterThanOrEqual(10 * WORKERS);
       expect(figures.readyUpDuring).toBe(0);
+      expect(figures.readyNot503During).toBe(0);
       expect(figures.readyAgainS).toBeLessThanOrEqual(RESUME_MS / 1000);
       expect(figures.liveDown).toBe(0);
       expect({ crashes, escapes }).toEqual({ crashes: 0, escapes: [] });
@@ -419,6 +477,7 @@ describe('Faults 7: Redis outages under a running cluster', () => {
       figures: {
         downS: seconds(backAt - killedAt),
         activeAtKill: active,
+        ...perProcess(scenario, workers, backAt),
         tickResumeS: resume(firstAfter(scenario.records.runs('FaultTick'), backAt, 'start')),
         jobStartS: resume(firstAfter(jobRuns, backAt, 'start')),
         jobResumeS: resume(firstAfter(jobRuns, backAt, 'end')),
@@ -453,6 +512,7 @@ describe('Faults 7: Redis outages under a running cluster', () => {
       report(context, '7. Redis restart, persistent (AOF)', figures);
 
       expect(figures.activeAtKill).toBeGreaterThan(0);
+      expect(figures.workersBack).toBe(WORKERS);
       expect(figures.tickResumeS).toBeLessThanOrEqual(RESUME_MS / 1000);
       // A start proves the workers took jobs from the restarted Redis again (an end alone
       // could be a run that went on without it).

@@ -69,9 +69,11 @@ describe.concurrent('Faults: three schedulers, one every-second task', () => {
       });
       expect(figures.ticks).toBeGreaterThanOrEqual(30);
       expect(figures.runsInWindow).toBe(figures.ticks);
-      // Wins = ticks run, give or take the tick or two around reading the metrics and the
-      // stop; a claim won twice per tick would double the wins.
-      expect(Math.abs(figures.fired - figures.distinctTicks)).toBeLessThanOrEqual(2);
+      // Wins are read before the stop, so ticks run after the read only add to the ticks:
+      // at most one win (enqueued, not yet run at the stop) goes without a run. A tick won
+      // twice would hide behind its job id in queue mode, but not here.
+      expect(figures.fired).toBeLessThanOrEqual(figures.distinctTicks + 1);
+      expect(figures.fired).toBeGreaterThanOrEqual(figures.ticks);
       expect({ duplicates: figures.duplicates, missed: figures.missed }).toEqual({
         duplicates: 0,
         missed: 0,
@@ -98,9 +100,11 @@ describe.concurrent('Faults: three schedulers, one every-second task', () => {
       });
       expect(figures.ticks).toBeGreaterThanOrEqual(30);
       expect(figures.runsInWindow).toBe(figures.ticks);
-      // Wins = ticks run, give or take the tick or two around reading the metrics and the
-      // stop; a claim won twice per tick would double the wins.
-      expect(Math.abs(figures.fired - figures.distinctTicks)).toBeLessThanOrEqual(2);
+      // Wins are read before the stop, so ticks run after the read only add to the ticks:
+      // at most one win (enqueued, not yet run at the stop) goes without a run. A tick won
+      // twice would hide behind its job id in queue mode, but not here.
+      expect(figures.fired).toBeLessThanOrEqual(figures.distinctTicks + 1);
+      expect(figures.fired).toBeGreaterThanOrEqual(figures.ticks);
       expect({ duplicates: figures.duplicates, missed: figures.missed }).toEqual({
         duplicates: 0,
         missed: 0,

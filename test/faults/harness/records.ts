@@ -79,7 +79,7 @@ export interface Run {
 export interface TickFigures {
   /** Ticks due in the window. */
   ticks: number;
-  /** Extra starts of a tick, beyond the first, not explained by an interrupted earlier start. */
+  /** Extra starts of a tick, beyond the first, not explained as a re-delivery (see extraStarts). */
   duplicates: number;
   /** Ticks due in the window that never started. */
   missed: number;
@@ -127,7 +127,7 @@ export interface JobFigures {
   jobs: number;
   /** Jobs that never finished a run. */
   lost: number;
-  /** Extra starts not explained by an interrupted earlier start. */
+  /** Extra starts not explained as a re-delivery (see extraStarts). */
   duplicates: number;
   /** Starts after an interrupted one (stall re-deliveries). */
   reRuns: number;
@@ -155,12 +155,24 @@ export function analyseJobs(
   return { jobs: count, lost, duplicates, reRuns, maxConcurrent: maxConcurrent(runs, deaths) };
 }
 
-/** Starts beyond the first that follow a start that finished: a second run of done work. */
+/**
+ * Starts beyond the first that are not a re-delivery: a re-delivered job keeps its run id,
+ * so a later start is excused only by an earlier start of the same run id that never
+ * ended (its process died or froze), one re-delivery per interrupted start. Anything else
+ * (a second run of done work, or a tick run again under a new id, as an inline tick would
+ * be) is a duplicate.
+ */
 function extraStarts(starts: Run[]): number {
-  const sorted = [...starts].sort((a, b) => a.start - b.start);
+  const sorted = starts.toSorted((a, b) => a.start - b.start);
+  const interrupted = new Map<string, number>();
   let extra = 0;
-  for (let i = 1; i < sorted.length; i++) {
-    if (sorted.slice(0, i).some((earlier) => earlier.end !== undefined)) extra++;
+  for (const [i, run] of sorted.entries()) {
+    const open = interrupted.get(run.runId) ?? 0;
+    if (i > 0) {
+      if (open > 0) interrupted.set(run.runId, open - 1);
+      else extra++;
+    }
+    if (run.end === undefined) interrupted.set(run.runId, (interrupted.get(run.runId) ?? 0) + 1);
   }
   return extra;
 }
