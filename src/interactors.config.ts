@@ -11,7 +11,7 @@ import type {
 import { systemClock, type Clock } from './scheduling/clock.js';
 import { isStringList } from './task/task-options.validation.js';
 import { MAX_TIMEOUT } from './utils/within.js';
-import { readRedisUrl } from './transport/redis-connection.js';
+import { isSocketPath, readRedisUrl } from './transport/redis-connection.js';
 import type { Registry } from 'prom-client';
 
 /** The module options after defaults, environment overrides and validation. @internal */
@@ -261,7 +261,7 @@ export function resolveConfig(
     // whose `input` property — printed by Nest's exception handler and by any inspect of
     // the boot error — is the whole URL, password included. So never echo the URL.
     problems.push(
-      'option "redis" is not a Redis URL that can be parsed, or its path is not a database number (the URL is not shown: it may hold a password); percent-encode special characters in its user name and password (encodeURIComponent), e.g. redis://:p%40ss@host:6379/0',
+      'option "redis" is not a Redis URL that can be parsed, or its path is not a database number (without redis:// a path is a socket path; the URL is not shown: it may hold a password); percent-encode special characters in its user name and password (encodeURIComponent), e.g. redis://:p%40ss@host:6379/0',
     );
   }
   if (redis === undefined && options.environment === 'production') {
@@ -281,7 +281,7 @@ export function resolveConfig(
  * — part of the password — would then be printed as the target).
  */
 function parsesAsRedisUrl(input: string): boolean {
-  if (/^\d+$/.test(input) || (input.startsWith('/') && !input.startsWith('//'))) return true;
+  if (/^\d+$/.test(input) || isSocketPath(input)) return true;
   const read = readRedisUrl(input);
   if (!read) return false;
   const { url, scheme } = read;
@@ -289,9 +289,11 @@ function parsesAsRedisUrl(input: string): boolean {
   // password that does not decode could not be scrubbed from what is printed.
   if (url.hash || url.search.includes('@') || !decodes(url.password)) return false;
   if (!decodes(url.username)) return false;
-  // Without a scheme ioredis takes a path for a socket path: `:pa@ss/word@host` would
-  // connect to the socket `/word@host` — part of the password, then printed.
-  return scheme ? /^\/?\d*$/.test(url.pathname) : url.pathname === '' || url.pathname === '/';
+  if (scheme) return /^\/?\d*$/.test(url.pathname);
+  // Without a scheme ioredis takes a path for a socket path (`unix:/tmp/redis.sock`); with
+  // credentials before it, the path may be the tail of a password cut by an unencoded
+  // `/`: `:pa@ss/word@host` would connect to the socket `/word@host`, then printed.
+  return url.pathname.length <= 1 || (!url.username && !url.password && !input.includes('@'));
 }
 
 function decodes(text: string): boolean {

@@ -98,20 +98,19 @@ export class TaskOrchestrator
     const left = () => Math.max(deadline - Date.now(), 0);
     // Nothing new starts from here: the workers stop fetching jobs while the dispatcher
     // hands on the ticks a wake already claimed (a slow Redis can hold a claim for up to
-    // its commandTimeout; the workers must not go on fetching meanwhile).
+    // its commandTimeout; the workers must not go on fetching meanwhile). In memory, a
+    // tick handed on now is not run: the in-memory queue goes with the process anyway.
     const workers = this.jobs.stopWorkers(grace);
     await within(this.dispatcher.stop(), grace);
-    const stillRunning = await this.runner.drain(left(), grace);
+    // Runs that start while this waits (an HTTP request still served) are waited for too.
+    await this.runner.drain(left(), grace);
     // Runs still going past the grace are abandoned: free their locks now, while the
     // connection is open, rather than leave them held until their ttl runs out. Bounded,
     // and side by side with forcing the workers closed: a Redis that does not answer lets
-    // them expire anyway. Within the grace nothing is released: a run that is still
-    // going keeps its lock.
-    const abandoned = stillRunning
-      ? this.locks.releaseAll(
-          new Error(`abandoned: still running when the shutdown grace (${grace} ms) ended`),
-        )
-      : Promise.resolve(0);
+    // them expire anyway. From here a run that still tries to take a lock gives it back.
+    const abandoned = this.locks.releaseAll(
+      new Error(`abandoned: still running when the shutdown grace (${grace} ms) ended`),
+    );
     const [released] = await Promise.all([
       within(abandoned, RELEASE_WAIT).then((done) => (done ? abandoned : 0)),
       workers,

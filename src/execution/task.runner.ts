@@ -95,8 +95,8 @@ export class TaskRunner {
    */
   async drain(waitMs: number, graceMs = waitMs): Promise<number> {
     const deadline = Date.now() + waitMs;
-    // A run may start while others end (an HTTP request, a job fetched a moment late):
-    // wait for each wave until none is left or the time is up.
+    // A run may start while others end (an HTTP request, a tick a wake hands on): wait
+    // for each wave until none is left or the time is up.
     while (this.inFlight.size && Date.now() < deadline) {
       await within(Promise.allSettled(this.inFlight), deadline - Date.now());
     }

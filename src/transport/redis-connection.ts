@@ -3,6 +3,11 @@ import { RedisConnectionError } from '../errors/redis-connection.error.js';
 import type { RedisConnection } from '../interfaces/module-options.interface.js';
 import { within } from '../utils/within.js';
 
+/** Whether ioredis takes `input` for a socket path (a `/` not followed by another). @internal */
+export function isSocketPath(input: string): boolean {
+  return input.startsWith('/') && !input.startsWith('//');
+}
+
 /**
  * A Redis URL read as ioredis reads it (`redis://` / `rediss://`, `//host`, or a bare
  * `host:port` given a `redis://` scheme); undefined for a port number, a socket path or
@@ -10,7 +15,7 @@ import { within } from '../utils/within.js';
  * none of them can see a password where another sees a host. @internal
  */
 export function readRedisUrl(input: string): { url: URL; scheme: boolean } | undefined {
-  if (/^\d+$/.test(input) || (input.startsWith('/') && !input.startsWith('//'))) return undefined;
+  if (/^\d+$/.test(input) || isSocketPath(input)) return undefined;
   const scheme = /^rediss?:\/\//i.test(input);
   const full = scheme ? input : input.startsWith('//') ? `redis:${input}` : `redis://${input}`;
   if (!URL.canParse(full)) return undefined;
@@ -21,9 +26,12 @@ export function readRedisUrl(input: string): { url: URL; scheme: boolean } | und
 export function describeRedis(input: RedisConnection): string {
   if (typeof input === 'string') {
     if (/^\d+$/.test(input)) return `localhost:${input}`;
-    if (input.startsWith('/') && !input.startsWith('//')) return input.split('?')[0]!;
+    if (isSocketPath(input)) return input.split('?')[0]!;
     const read = readRedisUrl(input);
-    return read ? `${read.url.hostname}:${read.url.port || 6379}` : 'an unparsable Redis URL';
+    if (!read) return 'an unparsable Redis URL';
+    // Without a scheme ioredis takes a path for a socket path (`unix:/tmp/redis.sock`).
+    if (!read.scheme && read.url.pathname.length > 1) return read.url.pathname;
+    return `${read.url.hostname}:${read.url.port || 6379}`;
   }
   const options: RedisOptions = input instanceof Redis ? input.options : input;
   if (options.path) return options.path;
@@ -34,23 +42,27 @@ export function describeRedis(input: RedisConnection): string {
 export function redisSecrets(input: RedisConnection): string[] {
   if (typeof input === 'string') {
     const url = readRedisUrl(input)?.url;
-    if (!url) {
-      // A socket path may carry ?password= too.
-      const query = input.includes('?')
-        ? new URLSearchParams(input.slice(input.indexOf('?') + 1))
-        : undefined;
-      return [query?.get('password') ?? ''].filter(Boolean);
+    // ioredis also reads `?password=` from the query (the last one given; a socket path's
+    // too): every one given is scrubbed.
+    const query = url
+      ? url.searchParams
+      : new URLSearchParams(input.includes('?') ? input.slice(input.indexOf('?') + 1) : '');
+    const secrets = query.getAll('password');
+    if (url) {
+      // A user name without a password is sent as the password (AUTH <name>): a secret too.
+      const credentials = url.password ? [url.password] : [url.username];
+      // Each form on its own, so that one that does not decode still leaves the raw one
+      // scrubbed.
+      for (const raw of credentials) {
+        secrets.push(raw);
+        try {
+          secrets.push(decodeURIComponent(raw));
+        } catch {
+          // kept raw only
+        }
+      }
     }
-    // ioredis also reads `?password=` from the query. Each form on its own, so that one
-    // that does not decode still leaves the raw one scrubbed.
-    const query = url.searchParams.get('password') ?? '';
-    let decoded = '';
-    try {
-      decoded = decodeURIComponent(url.password);
-    } catch {
-      // kept raw only
-    }
-    return [url.password, decoded, query].filter(Boolean);
+    return secrets.filter(Boolean);
   }
   const options: RedisOptions = input instanceof Redis ? input.options : input;
   return [options.password, options.sentinelPassword].filter((secret): secret is string =>
@@ -66,7 +78,14 @@ export function scrub(text: string, secrets: readonly string[]): string {
 /** A new client from a URL, options or an existing client (duplicated, never reused). @internal */
 export function createRedisClient(input: RedisConnection, overrides: RedisOptions): Redis {
   if (input instanceof Redis) return input.duplicate(overrides);
-  if (typeof input === 'string') return new Redis(input, overrides);
+  // ioredis turns TLS on for a lowercase `rediss://` only: `REDISS://` would send the
+  // password in the clear.
+  if (typeof input === 'string') {
+    return new Redis(
+      input.replace(/^rediss?:\/\//i, (scheme) => scheme.toLowerCase()),
+      overrides,
+    );
+  }
   return new Redis({ ...input, ...overrides });
 }
 

@@ -6,7 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidModuleOptionsError } from '../../src/index.js';
 import { resolveConfig } from '../../src/interactors.config.js';
-import { describeRedis, redisSecrets } from '../../src/transport/redis-connection.js';
+import {
+  createRedisClient,
+  describeRedis,
+  redisSecrets,
+} from '../../src/transport/redis-connection.js';
 
 describe('Redis URLs read as ioredis reads them', () => {
   it.for([
@@ -40,4 +44,36 @@ describe('Redis URLs read as ioredis reads them', () => {
       expect(String((error as Error).message)).not.toMatch(/zq|xv/);
     },
   );
+});
+
+describe('what ioredis sends is what is scrubbed', () => {
+  it('scrubs every ?password= given (ioredis sends the last) and a user name sent alone', () => {
+    expect(redisSecrets('redis://cache.internal?password=first1&password=last22')).toEqual(
+      expect.arrayContaining(['first1', 'last22']),
+    );
+    expect(redisSecrets('/tmp/redis.sock?password=one111&password=two222')).toEqual([
+      'one111',
+      'two222',
+    ]);
+    // `redis://name@host` makes ioredis send AUTH name.
+    expect(redisSecrets('redis://tok3n@cache.internal')).toContain('tok3n');
+  });
+
+  it('accepts a scheme-less socket URL without credentials, naming the socket', () => {
+    expect(() =>
+      resolveConfig({ redis: 'unix:/tmp/redis.sock' }, undefined, undefined, {}),
+    ).not.toThrow();
+    expect(describeRedis('unix:/tmp/redis.sock')).toBe('/tmp/redis.sock');
+  });
+
+  it('connects with TLS for an uppercase REDISS:// scheme, as for rediss://', () => {
+    const client = createRedisClient('REDISS://:s3cretpw@cache.internal:6380', {
+      lazyConnect: true,
+    });
+    try {
+      expect(client.options.tls).toBeDefined();
+    } finally {
+      client.disconnect();
+    }
+  });
 });

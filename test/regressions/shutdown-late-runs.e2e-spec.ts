@@ -5,8 +5,11 @@
  */
 import { Injectable } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Interactors, InteractorsModule, Task, TaskRun } from '../../src/index.js';
+import { INTERACTORS_JOB_QUEUE } from '../../src/interactors.constants.js';
+import type { JobQueue } from '../../src/queueing/job-queue.interface.js';
+import { TaskDispatcher } from '../../src/scheduling/task.dispatcher.js';
 import {
   Apps,
   CapturingLogger,
@@ -71,9 +74,9 @@ describe('shutdown: runs that start during the drain', () => {
     );
     const interactors = app.get(Interactors);
     // A short run is in flight when shutdown begins; the locked run starts 200 ms into the
-    // drain, after the short one's snapshot was taken, and ends 1.2 s later: well inside
-    // the 3 s grace.
-    const short = interactors.run(Short, 300);
+    // drain, after the short one's snapshot was taken (and long before it ends, however
+    // slow the machine), and ends 1.2 s later: well inside the 3 s grace.
+    const short = interactors.run(Short, 1_000);
     const closing = Date.now();
     const closed = app.close();
     await sleep(200);
@@ -91,5 +94,39 @@ describe('shutdown: runs that start during the drain', () => {
     expect(took).toBeLessThan(2_500);
     expect(JSON.stringify(logger)).not.toMatch(/still in flight|Released \d+ lock/);
     expect(await client.exists(`${prefix}:lock:LateLocked`)).toBe(0);
+  });
+
+  it('stops the workers fetching while the dispatcher is still stopping', async () => {
+    const app = await apps.boot({
+      imports: [
+        InteractorsModule.forRoot({
+          redis: REDIS_URL,
+          prefix,
+          shutdownGrace: 3_000,
+          roles: ['worker', 'scheduler'],
+        }),
+      ],
+      providers: [Short],
+    });
+    // A dispatcher slow to stop, as with a claim in flight to a Redis that answers late.
+    const dispatcher = app.get(TaskDispatcher, { strict: false });
+    const stop = dispatcher.stop.bind(dispatcher);
+    let dispatcherStopped: number | undefined;
+    vi.spyOn(dispatcher, 'stop').mockImplementation(async () => {
+      await sleep(500);
+      await stop();
+      dispatcherStopped = Date.now();
+    });
+    const jobs = app.get<JobQueue>(INTERACTORS_JOB_QUEUE, { strict: false });
+    let workersStopping: number | undefined;
+    const stopWorkers = jobs.stopWorkers.bind(jobs);
+    vi.spyOn(jobs, 'stopWorkers').mockImplementation((ms) => {
+      workersStopping ??= Date.now();
+      return stopWorkers(ms);
+    });
+    await app.close();
+    expect(workersStopping).toBeDefined();
+    expect(dispatcherStopped).toBeDefined();
+    expect(workersStopping!).toBeLessThan(dispatcherStopped! - 400);
   });
 });
