@@ -164,16 +164,27 @@ class AllProbes {
   }
 }
 
+/** How much each app has printed so far: where its output after an instant begins. */
+const outputLengths = (apps: FaultApp[]) =>
+  new Map(apps.map((app) => [app, app.output().length] as const));
+
 /**
  * Which processes came back by themselves: schedulers that said their claims work again,
  * and workers that started a job within RESUME_MS of `since` (a first resume by one
  * process could hide another that never recovered).
  */
-function perProcess(scenario: Scenario, workers: FaultApp[], since: number) {
+function perProcess(
+  scenario: Scenario,
+  workers: FaultApp[],
+  since: number,
+  outputAt: ReadonlyMap<FaultApp, number>,
+) {
   const runs = [...scenario.records.runs('FaultJob'), ...scenario.records.runs('FaultTick')];
   return {
-    schedulersBack: workers.filter((app) => app.output().includes('Claiming ticks works again'))
-      .length,
+    // Said after Redis returned: the output since then, not a line from before the outage.
+    schedulersBack: workers.filter((app) =>
+      app.output().slice(outputAt.get(app)).includes('Claiming ticks works again'),
+    ).length,
     workersBack: workers.filter((app) =>
       runs.some(
         (run) => run.pid === app.pid && run.start >= since && run.start <= since + RESUME_MS,
@@ -298,6 +309,7 @@ describe('Faults 7: Redis outages under a running cluster', () => {
       const frozeAt = Date.now();
       scenario.redis.freeze();
       await sleep(FREEZE_MS);
+      const frozenOutput = outputLengths(workers);
       scenario.redis.thaw();
       const thawedAt = Date.now();
       await sleep(AFTER_MS);
@@ -310,7 +322,7 @@ describe('Faults 7: Redis outages under a running cluster', () => {
       const { crashes, escapes } = await end(scenario);
       const figures = {
         freezeS: seconds(thawedAt - frozeAt),
-        ...perProcess(scenario, workers, thawedAt),
+        ...perProcess(scenario, workers, thawedAt, frozenOutput),
         tickResumeS: resume(firstAfter(runs, thawedAt, 'start')),
         jobResumeS: resume(firstAfter(runs, thawedAt, 'end')),
         ticks: ticks.ticks.ticks,
@@ -372,6 +384,7 @@ describe('Faults 7: Redis outages under a running cluster', () => {
       const frozeAt = Date.now();
       scenario.redis.freeze();
       await sleep(FREEZE_MS);
+      const frozenOutput = outputLengths(workers);
       scenario.redis.thaw();
       const thawedAt = Date.now();
       await jobsSettled(scenario, 60_000);
@@ -388,7 +401,7 @@ describe('Faults 7: Redis outages under a running cluster', () => {
       const figures = {
         freezeS: seconds(thawedAt - frozeAt),
         activeAtFreeze,
-        ...perProcess(scenario, workers, thawedAt),
+        ...perProcess(scenario, workers, thawedAt, frozenOutput),
         jobStartS: resume(firstAfter(jobRuns, thawedAt, 'start')),
         tickResumeS: resume(firstAfter(scenario.records.runs('FaultTick'), thawedAt, 'start')),
         jobResumeS: resume(firstAfter(jobRuns, thawedAt, 'end')),
@@ -456,6 +469,7 @@ describe('Faults 7: Redis outages under a running cluster', () => {
     const active = scenario.records.runs('FaultJob').filter((run) => run.end === undefined).length;
     const killedAt = Date.now();
     await scenario.redis.kill();
+    const downOutput = outputLengths(workers);
     await sleep(2_000);
     await scenario.redis.start();
     const backAt = Date.now();
@@ -477,7 +491,7 @@ describe('Faults 7: Redis outages under a running cluster', () => {
       figures: {
         downS: seconds(backAt - killedAt),
         activeAtKill: active,
-        ...perProcess(scenario, workers, backAt),
+        ...perProcess(scenario, workers, backAt, downOutput),
         tickResumeS: resume(firstAfter(scenario.records.runs('FaultTick'), backAt, 'start')),
         jobStartS: resume(firstAfter(jobRuns, backAt, 'start')),
         jobResumeS: resume(firstAfter(jobRuns, backAt, 'end')),

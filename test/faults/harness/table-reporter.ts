@@ -28,8 +28,11 @@ function firstError(errors: ReadonlyArray<{ message?: string }> | undefined): st
 export default class FaultsTableReporter implements Reporter {
   onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
     const rows: Row[] = [];
-    const faults = modules.filter((module) =>
-      module.moduleId.includes(`${sep}test${sep}faults${sep}`),
+    const faults = modules.filter(
+      // Scenarios only: the analyser's own unit tests have no figures to show.
+      (module) =>
+        module.moduleId.includes(`${sep}test${sep}faults${sep}`) &&
+        module.moduleId.endsWith('.e2e-spec.ts'),
     );
     for (const module of faults) {
       // A file that fails to load, or a hook outside any test, leaves no test to fail.
